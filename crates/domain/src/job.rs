@@ -1,0 +1,475 @@
+//! Auto-eval jobs: the request that starts one, and the job as the API shows it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{JobId, OrgId, ProjectId};
+
+pub const MAX_SAMPLE_COUNT: u32 = 10_000;
+pub const DEFAULT_SAMPLE_COUNT: u32 = 100;
+pub const MAX_REPEATS: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "queued" => Some(JobStatus::Queued),
+            "running" => Some(JobStatus::Running),
+            "succeeded" => Some(JobStatus::Succeeded),
+            "failed" => Some(JobStatus::Failed),
+            "cancelled" => Some(JobStatus::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// A terminal job is never changed again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// What is evaluated: one prompt of one project, served by one model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Target {
+    pub model: String,
+    pub prompt_id: String,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+}
+
+/// What the current samples are compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BaselineSpec {
+    /// Another deployment of the same project: a model and prompt.
+    Deployment { model: String, prompt_id: String },
+    /// The same target's samples within a time window `[from, to)`.
+    Window { from: DateTime<Utc>, to: DateTime<Utc> },
+}
+
+/// Per-request or per-project decision thresholds; unset fields take defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Significance level for regressions after Benjamini–Hochberg (default 0.05).
+    pub alpha: Option<f64>,
+    /// Smallest worsening on the 0–1 scale worth flagging (default 0.05).
+    pub min_effect: Option<f64>,
+    /// Hallucination rate above which a flag is raised (default 0.05).
+    pub hallucination_rate: Option<f64>,
+    /// False discovery rate for drift tests (default 0.05).
+    pub drift_fdr: Option<f64>,
+    /// Distance above which drift is flagged for large samples (default 0.1).
+    pub drift_distance: Option<f64>,
+}
+
+/// A validated `POST /api/v1/auto-eval` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoEvalRequest {
+    pub target: Target,
+    pub sample_count: u32,
+    /// Scorer names; `None` means the project's scorer set.
+    pub scorers: Option<Vec<String>>,
+    pub baseline: Option<BaselineSpec>,
+    pub max_cost_usd: Option<f64>,
+    /// Whether judge verdicts may be reused from the cache.
+    pub cache: bool,
+    /// How many times each sample is judged (majority verdict).
+    pub repeats: u32,
+    pub thresholds: Option<Thresholds>,
+}
+
+/// A request field that is missing or wrong: answered with 400 and `param`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {message}")]
+pub struct RequestFieldError {
+    pub param: String,
+    pub message: String,
+}
+
+fn bad(param: &str, message: impl Into<String>) -> RequestFieldError {
+    RequestFieldError {
+        param: param.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn target_field(obj: &Map<String, Value>, field: &str) -> Result<String, RequestFieldError> {
+    let param = format!("target.{field}");
+    match obj.get(field) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(bad(&param, "must not be empty")),
+        None | Some(Value::Null) => Err(bad(&param, "is required")),
+        Some(_) => Err(bad(&param, "must be a string")),
+    }
+}
+
+impl AutoEvalRequest {
+    /// Validates a request body. Unknown top-level fields are refused so that
+    /// a misspelt option is not silently ignored.
+    pub fn from_json(body: &Value) -> Result<Self, RequestFieldError> {
+        let Value::Object(obj) = body else {
+            return Err(bad("body", "must be a JSON object"));
+        };
+        const KNOWN: [&str; 8] = [
+            "target", "sample_count", "scorers", "baseline", "max_cost_usd", "cache", "repeats",
+            "thresholds",
+        ];
+        if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+            return Err(bad(unknown, "is not a known field"));
+        }
+        let target = match obj.get("target") {
+            Some(Value::Object(t)) => Target {
+                model: target_field(t, "model")?,
+                prompt_id: target_field(t, "prompt_id")?,
+                project_id: ProjectId::parse(&target_field(t, "project_id")?)
+                    .map_err(|e| bad("target.project_id", e.to_string()))?,
+            },
+            None | Some(Value::Null) => return Err(bad("target", "is required")),
+            Some(_) => return Err(bad("target", "must be an object with model, prompt_id and project_id")),
+        };
+        let sample_count = bounded_int(obj, "sample_count", 1, MAX_SAMPLE_COUNT, DEFAULT_SAMPLE_COUNT)?;
+        let repeats = bounded_int(obj, "repeats", 1, MAX_REPEATS, 1)?;
+        let scorers = match obj.get("scorers") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) if !s.is_empty() => names.push(s.clone()),
+                        _ => return Err(bad("scorers", "must be a list of scorer names")),
+                    }
+                }
+                if names.is_empty() {
+                    return Err(bad("scorers", "must name at least one scorer"));
+                }
+                Some(names)
+            }
+            Some(_) => return Err(bad("scorers", "must be a list of scorer names")),
+        };
+        let baseline = match obj.get("baseline") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_baseline(v)?),
+        };
+        let max_cost_usd = match obj.get("max_cost_usd") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() && x > 0.0 => Some(x),
+                _ => return Err(bad("max_cost_usd", "must be a positive number")),
+            },
+        };
+        let cache = match obj.get("cache") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("cache", "must be a boolean")),
+        };
+        let thresholds = match obj.get("thresholds") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Thresholds::from_json(v, "thresholds")?),
+        };
+        Ok(Self {
+            target,
+            sample_count,
+            scorers,
+            baseline,
+            max_cost_usd,
+            cache,
+            repeats,
+            thresholds,
+        })
+    }
+}
+
+impl Thresholds {
+    /// Parses and range-checks thresholds; `param` prefixes error names.
+    pub fn from_json(v: &Value, param: &str) -> Result<Self, RequestFieldError> {
+        let t: Thresholds = serde_json::from_value(v.clone())
+            .map_err(|e| bad(param, format!("must be an object of numbers ({e})")))?;
+        for (name, value) in [
+            ("alpha", t.alpha),
+            ("min_effect", t.min_effect),
+            ("hallucination_rate", t.hallucination_rate),
+            ("drift_fdr", t.drift_fdr),
+            ("drift_distance", t.drift_distance),
+        ] {
+            if let Some(x) = value
+                && !(x > 0.0 && x < 1.0)
+            {
+                return Err(bad(&format!("{param}.{name}"), "must be between 0 and 1 (exclusive)"));
+            }
+        }
+        Ok(t)
+    }
+}
+
+fn bounded_int(obj: &Map<String, Value>, field: &str, min: u32, max: u32, default: u32) -> Result<u32, RequestFieldError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(x) if x >= i64::from(min) && x <= i64::from(max) => Ok(x as u32),
+            Some(_) => Err(bad(field, format!("must be between {min} and {max}"))),
+            None if n.is_u64() => Err(bad(field, format!("must be between {min} and {max}"))),
+            None => Err(bad(field, format!("must be an integer from {min} to {max}"))),
+        },
+        Some(_) => Err(bad(field, format!("must be an integer from {min} to {max}"))),
+    }
+}
+
+fn parse_baseline(v: &Value) -> Result<BaselineSpec, RequestFieldError> {
+    let Value::Object(obj) = v else {
+        return Err(bad("baseline", "must be {\"model\", \"prompt_id\"} or {\"from\", \"to\"}"));
+    };
+    if obj.contains_key("from") || obj.contains_key("to") {
+        let when = |f: &str| -> Result<DateTime<Utc>, RequestFieldError> {
+            obj.get(f)
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc))
+                .ok_or_else(|| bad(&format!("baseline.{f}"), "must be an RFC 3339 date-time"))
+        };
+        let (from, to) = (when("from")?, when("to")?);
+        if from >= to {
+            return Err(bad("baseline.to", "must be after baseline.from"));
+        }
+        return Ok(BaselineSpec::Window { from, to });
+    }
+    let field = |f: &str| -> Result<String, RequestFieldError> {
+        match obj.get(f) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(bad(&format!("baseline.{f}"), "must be a non-empty string")),
+        }
+    };
+    Ok(BaselineSpec::Deployment {
+        model: field("model")?,
+        prompt_id: field("prompt_id")?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub total: u32,
+    pub done: u32,
+    pub errors: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Usage {
+    pub judge_requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cache_hits: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    Hallucination,
+    Drift,
+    Regression,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+/// The numbers behind a flag, named the same way for every test.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Evidence {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    /// Current minus baseline, on the scorer's higher-is-better scale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_high: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_current: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_baseline: Option<u64>,
+    /// Test-specific extras (e.g. `threshold`, `rate`, `distance`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Flag {
+    pub kind: FlagKind,
+    pub severity: Severity,
+    pub metric: String,
+    pub message: String,
+    pub evidence: Evidence,
+}
+
+/// How many (sample, scorer) pairs ended in each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutcomeCounts {
+    pub scored: u64,
+    pub not_applicable: u64,
+    pub unparsable: u64,
+    pub error: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SideSummary {
+    pub n: u64,
+    pub mean: Option<f64>,
+}
+
+/// One scorer's line of the job summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScorerSummary {
+    pub n: u64,
+    pub mean: Option<f64>,
+    /// The unit of a measurement (`characters`, `ms`, `tokens`); absent for 0–1 scores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    pub outcomes: OutcomeCounts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<SideSummary>,
+    /// With `repeats > 1`: the share of samples whose verdicts all agreed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<f64>,
+    /// Why the scorer did not run (e.g. no judge provider configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// The baseline a job used, or why it had none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BaselineInfo {
+    /// `deployment`, `window`, `earlier_window` or `none`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+    pub n: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+/// A job as stored and as answered by the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Job {
+    #[serde(rename = "job_id")]
+    #[schema(value_type = String, format = Uuid)]
+    pub id: JobId,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub org_id: OrgId,
+    pub status: JobStatus,
+    pub target: Target,
+    pub sample_count: u32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub progress: Progress,
+    pub partial: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    pub summary: BTreeMap<String, ScorerSummary>,
+    pub flags: Vec<Flag>,
+    pub usage: Usage,
+    pub baseline: Option<BaselineInfo>,
+    pub error: Option<JobError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn target() -> Value {
+        json!({"model": "m", "prompt_id": "p", "project_id": "proj"})
+    }
+
+    #[test]
+    fn minimal_request_takes_defaults() {
+        let r = AutoEvalRequest::from_json(&json!({"target": target()})).unwrap();
+        assert_eq!(r.sample_count, 100);
+        assert_eq!(r.repeats, 1);
+        assert!(r.cache);
+    }
+
+    #[test]
+    fn sample_count_is_checked() {
+        for bad_count in [json!(0), json!(-1), json!(10_001), json!(1.5), json!("100"), json!(1e20)] {
+            let err = AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": bad_count}))
+                .unwrap_err();
+            assert_eq!(err.param, "sample_count");
+        }
+        let ok = AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": 10_000})).unwrap();
+        assert_eq!(ok.sample_count, 10_000);
+    }
+
+    #[test]
+    fn target_fields_are_required_strings() {
+        assert_eq!(AutoEvalRequest::from_json(&json!({})).unwrap_err().param, "target");
+        for field in ["model", "prompt_id", "project_id"] {
+            let mut t = target();
+            t.as_object_mut().unwrap().remove(field);
+            let err = AutoEvalRequest::from_json(&json!({"target": t})).unwrap_err();
+            assert_eq!(err.param, format!("target.{field}"));
+            let mut t = target();
+            t[field] = json!(7);
+            let err = AutoEvalRequest::from_json(&json!({"target": t})).unwrap_err();
+            assert_eq!(err.param, format!("target.{field}"));
+        }
+    }
+
+    #[test]
+    fn baselines_parse() {
+        let r = AutoEvalRequest::from_json(&json!({"target": target(), "baseline": {"model": "old", "prompt_id": "p"}}))
+            .unwrap();
+        assert!(matches!(r.baseline, Some(BaselineSpec::Deployment { .. })));
+        let r = AutoEvalRequest::from_json(&json!({"target": target(),
+            "baseline": {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}}))
+        .unwrap();
+        assert!(matches!(r.baseline, Some(BaselineSpec::Window { .. })));
+    }
+}

@@ -1,0 +1,19 @@
+//! EvalGuard's domain: what a traffic sample, a job, a key, a score and a flag
+//! are, and the pure decisions made about them. Nothing here does I/O, so every
+//! rule can be unit- and property-tested without a database or a network.
+
+pub mod access;
+pub mod ids;
+pub mod job;
+pub mod project;
+pub mod scoring;
+pub mod traffic;
+
+pub use access::{ApiKeySecret, Principal, Role};
+pub use ids::{JobId, OrgId, ProjectId};
+pub use job::{
+    AutoEvalRequest, BaselineSpec, Flag, FlagKind, Job, JobStatus, Progress, Severity, Target,
+    Usage,
+};
+pub use scoring::{ScoreKind, ScoreOutcome, Scorer, ScorerRun};
+pub use traffic::TrafficSample;

@@ -1,0 +1,17 @@
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the database URL must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    /// A unique constraint was hit (e.g. a project id that exists).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A row the operation depends on is missing (e.g. an unknown project).
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

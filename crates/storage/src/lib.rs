@@ -1,0 +1,78 @@
+//! Storage: one trait per area, each implemented for SQLite (the default,
+//! embedded) and PostgreSQL (for several replicas). Handlers and workers hold
+//! `Arc<dyn …>` values from [`Storage`]; nothing above this crate knows which
+//! database is behind them. Queries are built at run time, so builds need no
+//! database.
+
+mod error;
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+mod traits;
+
+use std::sync::Arc;
+
+pub use error::StorageError;
+pub use model::*;
+pub use traits::*;
+
+/// Every storage area, backed by one database.
+#[derive(Clone)]
+pub struct Storage {
+    pub access: Arc<dyn AccessStore>,
+    pub projects: Arc<dyn ProjectStore>,
+    pub traffic: Arc<dyn TrafficStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub results: Arc<dyn ResultStore>,
+    pub judge_cache: Arc<dyn JudgeCacheStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub health: Arc<dyn HealthCheck>,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Storage {
+    fn from_backend<B>(db: Arc<B>, backend: Backend) -> Self
+    where
+        B: AccessStore
+            + ProjectStore
+            + TrafficStore
+            + JobStore
+            + ResultStore
+            + JudgeCacheStore
+            + WebhookStore
+            + HealthCheck
+            + 'static,
+    {
+        Self {
+            access: db.clone(),
+            projects: db.clone(),
+            traffic: db.clone(),
+            jobs: db.clone(),
+            results: db.clone(),
+            judge_cache: db.clone(),
+            webhooks: db.clone(),
+            health: db,
+            backend,
+        }
+    }
+
+    /// Opens the database a URL names (`sqlite://…` or `postgres://…`) and
+    /// applies its migrations. A SQLite file is created when missing.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let db = postgres::PostgresStore::connect(url).await?;
+            Ok(Self::from_backend(Arc::new(db), Backend::Postgres))
+        } else if url.starts_with("sqlite:") {
+            let db = sqlite::SqliteStore::connect(url).await?;
+            Ok(Self::from_backend(Arc::new(db), Backend::Sqlite))
+        } else {
+            Err(StorageError::UnsupportedUrl)
+        }
+    }
+}
