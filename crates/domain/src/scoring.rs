@@ -173,3 +173,23 @@ pub struct SampleResult {
     pub flagged: bool,
     pub scores: BTreeMap<String, ScoreOutcome>,
 }
+
+/// Whether a named scorer can run for a project.
+#[derive(Clone)]
+pub enum ScorerAvailability {
+    Ready(std::sync::Arc<dyn Scorer>),
+    /// Known, but cannot run here (e.g. a judge with no provider configured).
+    Skipped { reason: String },
+    /// No scorer has that name.
+    Unknown,
+}
+
+/// Resolves scorer names to scorers. The binary builds one from the
+/// deterministic scorers and the configured judge providers; jobs and request
+/// validation both go through it.
+pub trait ScorerCatalog: Send + Sync {
+    /// `rubrics` are the project's own rubric scorers.
+    fn resolve(&self, name: &str, rubrics: &[crate::project::RubricDefinition]) -> ScorerAvailability;
+    /// The scorer set of a project that has not chosen one.
+    fn default_set(&self) -> Vec<String>;
+}
