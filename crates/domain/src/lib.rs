@@ -8,6 +8,7 @@ pub mod job;
 pub mod project;
 pub mod scoring;
 pub mod traffic;
+pub mod webhook_target;
 
 pub use access::{ApiKeySecret, Principal, Role};
 pub use ids::{JobId, OrgId, ProjectId};

@@ -1,1 +1,132 @@
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand};
+use evalguard::config::{Config, FileConfig, Overrides};
+use evalguard::gate::GateOutcome;
+use evalguard::keys::{CreateKey, create_key};
+use evalguard::{Application, gate};
+use evalguard_domain::{ProjectId, Role};
+use evalguard_storage::Storage;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Cli { global, command } = cli;
+    if !matches!(command, Command::Eval(_)) {
+        // The gate prints a report, not logs.
+        init_tracing();
+    }
+    match command {
+        Command::Eval(args) => {
+            return Ok(match gate::run(&args).await? {
+                GateOutcome::Pass => ExitCode::SUCCESS,
+                GateOutcome::Flagged => ExitCode::from(1),
+            });
+        }
+        Command::Serve => serve(load_config(&global)?).await?,
+        Command::Worker => {
+            let mut config = load_config(&global)?;
+            config.serve_http = false;
+            if config.workers == 0 {
+                return Err(anyhow!("`evalguard worker` needs --workers of at least 1"));
+            }
+            serve(config).await?;
+        }
+        Command::Migrate => {
+            // Connecting applies the migrations.
+            let config = load_config(&global)?;
+            Storage::connect(&config.database_url).await.context("migrating the database")?;
+            tracing::info!("migrations applied");
+        }
+        Command::Keys(KeysCommand::Create { org, role, project, name }) => {
+            let config = load_config(&global)?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
+            let project = project
+                .map(|p| ProjectId::parse(&p))
+                .transpose()
+                .map_err(|e| anyhow!("--project: {e}"))?;
+            let storage = Storage::connect(&config.database_url).await.context("opening the database")?;
+            let secret = create_key(&storage, CreateKey { org, role, project, name }).await?;
+            println!("{}", secret.expose());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let file = match &global.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let overrides = Overrides {
+        addr: global.addr.clone(),
+        database_url: global.database_url.clone(),
+        workers: global.workers,
+        rate_limit_per_minute: global.rate_limit_per_minute,
+    };
+    Ok(Config::resolve(overrides, file))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    if let Some(addr) = app.local_addr() {
+        tracing::info!(%addr, "EvalGuard listening");
+    }
+    let token = app.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing or releasing running jobs");
+        token.cancel();
+    });
+    app.run_until_stopped().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn init_tracing() {
+    // Logs go to stderr so that stdout stays for command output (key secrets).
+    let filter = EnvFilter::try_from_env("EVALGUARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

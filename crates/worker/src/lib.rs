@@ -1,1 +1,22 @@
-//! placeholder
+//! Background work of EvalGuard: the auto-eval job runner and webhook delivery.
+//!
+//! Jobs come from the durable lease queue of the storage layer. A worker loop
+//! claims a job, keeps its lease alive with heartbeats while it scores, stores
+//! each sample's results as they are done, and finally writes the summary and
+//! flags. A job whose worker died is claimed again when its lease expires, and
+//! resumes without scoring finished samples again.
+
+mod analysis;
+mod config;
+mod events;
+mod metrics_names;
+mod plan;
+mod pool;
+mod runner;
+mod scoring;
+pub mod webhook;
+
+pub use config::WorkerConfig;
+pub use pool::spawn_job_workers;
+pub use runner::{JobRunner, RunOutcome};
+pub use webhook::{WebhookConfig, sign, spawn_webhook_deliverer};

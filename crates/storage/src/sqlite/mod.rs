@@ -1,1 +1,134 @@
-//! SQLite backend.
+//! SQLite backend. One file, WAL journal, a single writer connection (every
+//! write transaction opens with `BEGIN IMMEDIATE`, so two writers never
+//! deadlock upgrading a read lock) and a pool of readers.
+//!
+//! Times are stored as integer microseconds since the epoch; JSON values as TEXT.
+
+mod access;
+mod jobs;
+mod projects;
+mod results;
+mod traffic;
+mod webhooks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use crate::error::StorageError;
+use crate::traits::HealthCheck;
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const READ_CONNECTIONS: u32 = 8;
+
+/// The SQLite implementation of every storage trait.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite allows one writer at a time anyway, and
+    /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .statement_cache_capacity(256);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        // An in-memory database exists per connection: readers must share the writer.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .connect_with(options)
+                .await?
+        };
+        let store = Self { writer, reader };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations that are not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        Ok(())
+    }
+
+    /// A write transaction holding the database's write lock from its start.
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub(crate) fn from_micros(raw: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(raw).ok_or_else(|| StorageError::Corrupt(format!("timestamp out of range: {raw}")))
+}
+
+pub(crate) fn from_micros_opt(raw: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    raw.map(from_micros).transpose()
+}
+
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(format!("cannot encode JSON: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(raw: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| StorageError::Corrupt(format!("stored JSON does not decode: {e}")))
+}
+
+pub(crate) fn from_json_opt<T: DeserializeOwned>(raw: Option<String>) -> Result<Option<T>> {
+    raw.as_deref().map(from_json).transpose()
+}
+
+pub(crate) fn parse_uuid(raw: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|e| StorageError::Corrupt(format!("bad uuid {raw:?}: {e}")))
+}
+
+pub(crate) fn parse_project(raw: &str) -> Result<evalguard_domain::ProjectId> {
+    evalguard_domain::ProjectId::parse(raw).map_err(|_| StorageError::Corrupt(format!("bad project id {raw:?}")))
+}
+
+/// A lease length as microseconds, saturating rather than overflowing.
+pub(crate) fn lease_micros(lease: Duration) -> i64 {
+    i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 4)
+}
+
+/// Turns a unique-constraint violation into `Conflict`.
+pub(crate) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StorageError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict(what.into()),
+        _ => StorageError::Database(err),
+    }
+}

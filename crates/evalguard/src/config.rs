@@ -1,0 +1,143 @@
+//! Configuration: command-line flags over `EVALGUARD_*` environment variables
+//! over the optional TOML file (`--config`) over built-in defaults.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://evalguard.db";
+pub const DEFAULT_WORKERS: usize = 4;
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
+pub const DEFAULT_TRAFFIC_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_BODY_BYTES: usize = 256 * 1024;
+
+/// The TOML file. Every field is optional; unknown fields are refused so a
+/// typo does not silently fall back to a default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<String>,
+    pub database_url: Option<String>,
+    pub workers: Option<usize>,
+    pub rate_limit_per_minute: Option<u32>,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
+    /// Judge providers and the scorer → provider mapping (see the judge crate).
+    pub judge: Option<toml::Table>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Largest `POST /api/v1/traffic` body, in bytes (default 16 MiB).
+    pub traffic_body_bytes: Option<usize>,
+    /// Largest body of every other endpoint, in bytes (default 256 KiB).
+    pub body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Allow webhook targets on loopback, private or link-local addresses.
+    pub allow_private: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing the config file {}", path.display()))
+    }
+}
+
+/// Everything a process needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: String,
+    pub database_url: String,
+    /// Concurrent jobs in this process; 0 = API only.
+    pub workers: usize,
+    /// Serve HTTP (false for `evalguard worker`).
+    pub serve_http: bool,
+    pub rate_limit_per_minute: u32,
+    pub traffic_body_bytes: usize,
+    pub body_bytes: usize,
+    pub allow_private_webhooks: bool,
+    /// The `[judge]` table of the config file, if any.
+    pub judge: Option<toml::Table>,
+}
+
+/// Values given on the command line or in the environment (clap merges those two).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub addr: Option<String>,
+    pub database_url: Option<String>,
+    pub workers: Option<usize>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+impl Config {
+    pub fn resolve(overrides: Overrides, file: FileConfig) -> Self {
+        Self {
+            addr: overrides.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            database_url: overrides
+                .database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            workers: overrides.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS),
+            serve_http: true,
+            rate_limit_per_minute: overrides
+                .rate_limit_per_minute
+                .or(file.rate_limit_per_minute)
+                .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            traffic_body_bytes: file.limits.traffic_body_bytes.unwrap_or(DEFAULT_TRAFFIC_BODY_BYTES),
+            body_bytes: file.limits.body_bytes.unwrap_or(DEFAULT_BODY_BYTES),
+            allow_private_webhooks: file.webhooks.allow_private.unwrap_or(false),
+            judge: file.judge,
+        }
+    }
+
+    /// A configuration for tests: port 0 on loopback, the given database.
+    pub fn for_tests(database_url: &str) -> Self {
+        let mut config = Self::resolve(Overrides::default(), FileConfig::default());
+        config.addr = "127.0.0.1:0".to_owned();
+        config.database_url = database_url.to_owned();
+        config.workers = 2;
+        config.allow_private_webhooks = true;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "addr = \"0.0.0.0:9000\"\nworkers = 8\n[limits]\nbody_bytes = 1024\n",
+        )
+        .unwrap();
+        let config = Config::resolve(
+            Overrides {
+                workers: Some(1),
+                ..Overrides::default()
+            },
+            file,
+        );
+        assert_eq!(config.addr, "0.0.0.0:9000");
+        assert_eq!(config.workers, 1);
+        assert_eq!(config.body_bytes, 1024);
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.rate_limit_per_minute, 600);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(toml::from_str::<FileConfig>("adr = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! The EvalGuard binary's library: configuration and the [`Application`] that
+//! wires storage, scorers, workers and the HTTP API together. `main.rs` only
+//! parses the command line; tests build an `Application` on port 0.
+
+pub mod cli;
+pub mod config;
+pub mod gate;
+pub mod keys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use evalguard_api::{ApiLimits, ApiState, WebhookPolicy};
+use evalguard_domain::scoring::ScorerCatalog;
+use evalguard_storage::Storage;
+use evalguard_worker::{WebhookConfig, WorkerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+
+/// Installs the process-wide TLS provider (reqwest is built without one).
+pub fn install_tls_provider() {
+    // Err only means a provider is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A running EvalGuard process: HTTP API (unless `serve_http` is off) and
+/// in-process job and webhook workers.
+pub struct Application {
+    listener: Option<TcpListener>,
+    local_addr: Option<SocketAddr>,
+    storage: Storage,
+    state: Option<ApiState>,
+    shutdown: CancellationToken,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Connects to the database (applying migrations), binds the listener and
+    /// starts the workers. Serving starts with [`Application::run_until_stopped`].
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        install_tls_provider();
+        let storage = Storage::connect(&config.database_url)
+            .await
+            .with_context(|| "opening the database")?;
+        let catalog = build_catalog(&config, &storage)?;
+        let shutdown = CancellationToken::new();
+        let wakeup = Arc::new(Notify::new());
+
+        let mut workers = Vec::new();
+        if config.workers > 0 {
+            let worker_config = WorkerConfig {
+                concurrency: config.workers,
+                ..WorkerConfig::default()
+            };
+            workers.push(evalguard_worker::spawn_job_workers(
+                storage.clone(),
+                catalog.clone(),
+                worker_config,
+                wakeup.clone(),
+                shutdown.clone(),
+            ));
+            let webhook_config = WebhookConfig {
+                allow_private: config.allow_private_webhooks,
+                ..WebhookConfig::default()
+            };
+            workers.push(evalguard_worker::spawn_webhook_deliverer(
+                storage.clone(),
+                webhook_config,
+                shutdown.clone(),
+            ));
+        }
+
+        let (listener, local_addr, state) = if config.serve_http {
+            let listener = TcpListener::bind(&config.addr)
+                .await
+                .with_context(|| format!("binding {}", config.addr))?;
+            let local_addr = listener.local_addr()?;
+            let state = ApiState {
+                storage: storage.clone(),
+                catalog,
+                limits: ApiLimits {
+                    traffic_body_bytes: config.traffic_body_bytes,
+                    body_bytes: config.body_bytes,
+                    rate_limit_per_minute: config.rate_limit_per_minute,
+                },
+                job_wakeup: wakeup,
+                webhook_policy: WebhookPolicy {
+                    allow_private: config.allow_private_webhooks,
+                },
+            };
+            (Some(listener), Some(local_addr), Some(state))
+        } else {
+            (None, None, None)
+        };
+
+        Ok(Self {
+            listener,
+            local_addr,
+            storage,
+            state,
+            shutdown,
+            workers,
+        })
+    }
+
+    /// The bound address (`None` for a workers-only process).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Cancel it to stop: the server stops accepting, workers finish or
+    /// release their jobs, and `run_until_stopped` returns.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        if let (Some(listener), Some(state)) = (self.listener, self.state) {
+            let router = evalguard_api::router(state);
+            let stop = shutdown.clone();
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .context("serving HTTP")?;
+        } else {
+            shutdown.cancelled().await;
+        }
+        for worker in self.workers {
+            // A worker task that panicked has already lost nothing durable:
+            // its leases expire and another worker resumes the jobs.
+            let _ = worker.await;
+        }
+        Ok(())
+    }
+}
+
+/// Deterministic scorers plus the LLM judges of the configured providers.
+fn build_catalog(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn ScorerCatalog>> {
+    let judge_config = evalguard_judge::JudgeConfig::resolve(config.judge.as_ref())
+        .context("reading the [judge] configuration")?;
+    let catalog = evalguard_judge::JudgeCatalog::new(judge_config, storage.judge_cache.clone())
+        .context("configuring the judge providers")?;
+    Ok(Arc::new(catalog))
+}

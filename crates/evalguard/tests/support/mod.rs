@@ -1,0 +1,159 @@
+//! The end-to-end test harness: a real EvalGuard on port 0 against a fresh
+//! database (a temporary SQLite file, or a new PostgreSQL database when
+//! `EVALGUARD_TEST_POSTGRES_URL` is set), called over HTTP.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use evalguard::{Application, Config};
+use evalguard_domain::{ProjectId, Role};
+use evalguard_storage::Storage;
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub storage: Storage,
+    pub database_url: String,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl TestApp {
+    pub async fn spawn_sqlite() -> Self {
+        Self::spawn_sqlite_with(|_| {}).await
+    }
+
+    pub async fn spawn_sqlite_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("evalguard.db").display());
+        let mut config = Config::for_tests(&url);
+        tweak(&mut config);
+        Self::start(config, Some(dir)).await
+    }
+
+    /// `None` (with a printed notice) when `EVALGUARD_TEST_POSTGRES_URL` is unset.
+    pub async fn spawn_postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let url = evalguard_storage::testing::fresh_postgres().await?;
+        let mut config = Config::for_tests(&url);
+        tweak(&mut config);
+        Some(Self::start(config, None).await)
+    }
+
+    pub async fn spawn(db: Db) -> Option<Self> {
+        match db {
+            Db::Sqlite => Some(Self::spawn_sqlite().await),
+            Db::Postgres => Self::spawn_postgres_with(|_| {}).await,
+        }
+    }
+
+    pub async fn start(config: Config, dir: Option<tempfile::TempDir>) -> Self {
+        let database_url = config.database_url.clone();
+        let app = Application::build(config).await.expect("the application starts");
+        let addr = app.local_addr().expect("serves HTTP");
+        let storage = app.storage().clone();
+        let shutdown = app.shutdown_token();
+        let server = tokio::spawn(async move {
+            app.run_until_stopped().await.expect("the server runs");
+        });
+        evalguard::install_tls_provider();
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            storage,
+            database_url,
+            shutdown,
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and its workers gracefully.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// A new key straight from storage (as `evalguard keys create` does).
+    pub async fn key(&self, org: &str, role: Role, project: Option<&str>) -> String {
+        let secret = evalguard::keys::create_key(
+            &self.storage,
+            evalguard::keys::CreateKey {
+                org: org.to_owned(),
+                role,
+                project: project.map(|p| ProjectId::parse(p).unwrap()),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+        secret.expose().to_owned()
+    }
+
+    pub async fn request(&self, method: Method, key: Option<&str>, path: &str, body: Option<Value>) -> Response {
+        let mut request = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("the request reaches the server")
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Response {
+        self.request(Method::GET, Some(key), path, None).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Response {
+        self.request(Method::POST, Some(key), path, Some(body)).await
+    }
+
+    /// Creates a project with an owner key of `org`; returns that key.
+    pub async fn project(&self, org: &str, project: &str) -> String {
+        let owner = self.key(org, Role::Owner, None).await;
+        let response = self
+            .post(&owner, "/api/v1/projects", json!({"id": project, "name": project}))
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        owner
+    }
+
+    /// Polls a job until it is terminal (or panics after `secs`).
+    pub async fn wait_for_job(&self, key: &str, job_id: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let job: Value = self
+                .get(key, &format!("/api/v1/auto-eval/{job_id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                return job;
+            }
+            assert!(std::time::Instant::now() < deadline, "job did not finish: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A traffic sample with the given id and output.
+pub fn sample(project: &str, model: &str, prompt: &str, id: &str, output: &str) -> Value {
+    json!({
+        "id": id, "project_id": project, "model": model, "prompt_id": prompt,
+        "input": format!("question {id}"), "output": output,
+        "context": ["EvalGuard answers questions about deployments."],
+        "latency_ms": 800, "prompt_tokens": 100, "completion_tokens": 20,
+    })
+}

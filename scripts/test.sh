@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, on SQLite and on PostgreSQL.
+# Starts PostgreSQL (installing it from Debian's packages if needed) when none
+# answers on 127.0.0.1:5432, and points EVALGUARD_TEST_POSTGRES_URL at it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+postgres_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+if [ -z "${EVALGUARD_TEST_POSTGRES_URL:-}" ]; then
+  if ! postgres_up; then
+    echo "test.sh: no PostgreSQL on 127.0.0.1:5432; starting one" >&2
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+    fi
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    # Tests connect over TCP as postgres without a password.
+    if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+      sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do postgres_up && break; sleep 1; done
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
+  fi
+  export EVALGUARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
+fi
+echo "test.sh: PostgreSQL tests use $EVALGUARD_TEST_POSTGRES_URL" >&2
+
+cargo test --workspace --no-fail-fast "$@"
