@@ -3,9 +3,11 @@
 //! rule can be unit- and property-tested without a database or a network.
 
 pub mod access;
+pub mod analysis;
 pub mod ids;
 pub mod job;
 pub mod project;
+pub mod scorers;
 pub mod scoring;
 pub mod traffic;
 pub mod webhook_target;

@@ -1,4 +1,9 @@
-//! Chi-square test of independence for 2 x K tables.
+//! Chi-square test of independence for 2 x K tables, as
+//! `scipy.stats.chi2_contingency(table, correction=False)`.
+
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+use crate::pairwise_sum::pairwise_sum;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StatsError {
@@ -16,7 +21,52 @@ pub struct Chi2Contingency {
     pub expected_freq: Vec<Vec<f64>>,
 }
 
+/// Survival function of the chi-square distribution (NaN for invalid dof).
+pub(crate) fn chi2_sf(statistic: f64, dof: f64) -> f64 {
+    if statistic.is_nan() {
+        return f64::NAN;
+    }
+    if statistic <= 0.0 {
+        return 1.0;
+    }
+    match ChiSquared::new(dof) {
+        Ok(dist) => dist.sf(statistic).clamp(0.0, 1.0),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Pearson chi-square test of a 2 x K table (rows: baseline, current).
 pub fn chi2_contingency(table: &[Vec<u64>]) -> Result<Chi2Contingency, StatsError> {
-    let _ = table;
-    todo!()
+    if table.len() != 2 || table[0].len() != table[1].len() || table[0].is_empty() {
+        return Err(StatsError::BadShape);
+    }
+    let k = table[0].len();
+    let row_sums: Vec<u128> = table.iter().map(|r| r.iter().map(|&c| u128::from(c)).sum()).collect();
+    let col_sums: Vec<u128> = (0..k).map(|j| u128::from(table[0][j]) + u128::from(table[1][j])).collect();
+    let total: u128 = row_sums.iter().sum();
+    // SciPy forms the integer product of the margins, then divides by N.
+    let expected_freq: Vec<Vec<f64>> = row_sums
+        .iter()
+        .map(|&r| col_sums.iter().map(|&c| (r * c) as f64 / total as f64).collect())
+        .collect();
+    if expected_freq.iter().flatten().any(|&e| e == 0.0 || e.is_nan()) {
+        return Err(StatsError::ZeroExpectedFrequency);
+    }
+    let dof = (k - 1) as u64;
+    if dof == 0 {
+        return Ok(Chi2Contingency { statistic: 0.0, dof, p_value: 1.0, expected_freq });
+    }
+    let terms: Vec<f64> = table
+        .iter()
+        .zip(&expected_freq)
+        .flat_map(|(obs, exp)| {
+            obs.iter().zip(exp).map(|(&o, &e)| {
+                let d = o as f64 - e;
+                d * d / e
+            })
+        })
+        .collect();
+    let statistic = pairwise_sum(&terms);
+    let p_value = chi2_sf(statistic, dof as f64);
+    Ok(Chi2Contingency { statistic, dof, p_value, expected_freq })
 }

@@ -8,6 +8,8 @@ mod error;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traits;
 
 use std::sync::Arc;

@@ -9,11 +9,13 @@
 mod analysis;
 mod config;
 mod events;
+mod lease;
 mod metrics_names;
 mod plan;
 mod pool;
 mod runner;
 mod scoring;
+mod session;
 pub mod webhook;
 
 pub use config::WorkerConfig;

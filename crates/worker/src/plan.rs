@@ -8,7 +8,7 @@ use std::sync::Arc;
 use evalguard_domain::job::{AutoEvalRequest, BaselineInfo, BaselineSpec, Target};
 use evalguard_domain::project::RubricDefinition;
 use evalguard_domain::scoring::{Scorer, ScorerAvailability, ScorerCatalog};
-use evalguard_domain::{OrgId, TrafficSample};
+use evalguard_domain::OrgId;
 use evalguard_storage::{JobPlan, Storage, StorageError, StoredSample};
 
 /// The plan of a job, or the reason it cannot have one.
@@ -235,10 +235,4 @@ async fn previous_deployment(
         .filter(|d| d.model != target.model && d.first_seen < target_began)
         .max_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.model.cmp(&b.model)))
         .map(|d| d.model))
-}
-
-/// Whether a sample belongs to the given target (used by tests and checks).
-#[allow(dead_code)]
-pub(crate) fn is_of_target(sample: &TrafficSample, target: &Target) -> bool {
-    sample.model == target.model && sample.prompt_id == target.prompt_id && sample.project_id == target.project_id
 }

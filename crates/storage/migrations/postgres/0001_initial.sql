@@ -9,7 +9,7 @@ CREATE TABLE orgs (
 
 CREATE TABLE api_keys (
     key_id       TEXT PRIMARY KEY,
-    org_id       UUID NOT NULL,
+    org_id       UUID NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
     hash         TEXT NOT NULL,
     role         TEXT NOT NULL,
     project_id   TEXT,
@@ -38,7 +38,8 @@ CREATE TABLE rubrics (
     score_max      DOUBLE PRECISION NOT NULL,
     pass_threshold DOUBLE PRECISION NOT NULL,
     created_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (org_id, project_id, name)
+    PRIMARY KEY (org_id, project_id, name),
+    FOREIGN KEY (org_id, project_id) REFERENCES projects (org_id, id) ON DELETE CASCADE
 );
 
 -- `key` orders samples of equal timestamp by arrival; jobs refer to it.

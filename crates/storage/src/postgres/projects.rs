@@ -99,7 +99,13 @@ impl ProjectStore for PostgresStore {
         .bind(rubric.pass_threshold)
         .bind(rubric.created_at)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StorageError::NotFound(format!("project {project}"))
+            }
+            _ => StorageError::Database(e),
+        })?;
         Ok(())
     }
 

@@ -161,7 +161,7 @@ impl WebhookStore for PostgresStore {
 
     async fn record_attempt(&self, delivery: Uuid, attempt: &DeliveryAttempt) -> Result<(), StorageError> {
         // Delivered → done; a retry time → pending until then; neither → given up.
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, \
                  status = CASE WHEN $4 THEN 'delivered' WHEN $5::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, \
                  next_attempt_at = CASE WHEN $4 THEN NULL ELSE $5 END, \
@@ -176,9 +176,6 @@ impl WebhookStore for PostgresStore {
         .bind(Utc::now())
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(format!("webhook delivery {delivery}")));
-        }
         Ok(())
     }
 

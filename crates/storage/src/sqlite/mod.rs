@@ -11,6 +11,7 @@ mod results;
 mod traffic;
 mod webhooks;
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Sqlite, SqlSafeStr, Transaction};
 
 use crate::error::StorageError;
 use crate::traits::HealthCheck;
@@ -28,6 +30,22 @@ type Result<T> = std::result::Result<T, StorageError>;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CONNECTIONS: u32 = 8;
+
+/// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
+/// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
+/// (a second sqlx build with a bundled SQLite).
+const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
 
 /// The SQLite implementation of every storage trait.
 #[derive(Debug, Clone)]
@@ -70,7 +88,7 @@ impl SqliteStore {
 
     /// Applies the migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        migrator().run(&self.writer).await?;
         Ok(())
     }
 

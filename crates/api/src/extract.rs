@@ -1,0 +1,153 @@
+//! Request extractors whose failures are our own JSON errors: the body is read
+//! as bytes and parsed by hand (not with axum's `Json`), so every message,
+//! status and `param` is the one the contract asks for.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// Path of the one route with the larger (ingest) body limit.
+pub(crate) const TRAFFIC_PATH: &str = "/api/v1/traffic";
+
+/// A JSON body, parsed into a `Value` for the domain's validators.
+pub(crate) struct JsonBody(pub Value);
+
+fn is_json_content_type(raw: &str) -> bool {
+    let mime = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl FromRequest<Shared> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json_content_type(content_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let limit = match req.extensions().get::<MatchedPath>() {
+            Some(p) if p.as_str() == TRAFFIC_PATH => state.api.limits.traffic_body_bytes,
+            _ => state.api.limits.body_bytes,
+        };
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read", None)
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("invalid_json", "the request body is empty; send a JSON object", None));
+    }
+    serde_json::from_slice::<Value>(bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON: {e}"), None))
+}
+
+/// Path parameters; a segment that cannot be decoded is a 404 like any
+/// unknown id.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::RouteNotFound)
+    }
+}
+
+/// The query string as name/value pairs (decoded), for hand validation.
+pub(crate) struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Refuses names other than `known`, so a misspelt filter is not ignored.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            Some((k, _)) => Err(ApiError::invalid_field(k.clone(), format!("unknown query parameter '{k}'"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = parts
+            .uri
+            .query()
+            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Ok(QueryPairs(pairs))
+    }
+}
+
+/// A required non-empty string field of a JSON object.
+pub(crate) fn required_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match obj.get(field) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(ApiError::invalid_field(field, format!("{field}: must not be empty"))),
+        None | Some(Value::Null) => Err(ApiError::invalid_field(field, format!("{field}: is required"))),
+        Some(_) => Err(ApiError::invalid_field(field, format!("{field}: must be a string"))),
+    }
+}
+
+/// The body as an object with only `known` fields.
+pub(crate) fn object_with<'a>(
+    body: &'a Value,
+    known: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    let Value::Object(obj) = body else {
+        return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
+    };
+    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::invalid_field(k.clone(), format!("{k}: is not a known field")));
+    }
+    Ok(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+            assert!(is_json_content_type(ok), "{ok}");
+        }
+        for bad in ["", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "text/json"] {
+            assert!(!is_json_content_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_400() {
+        for bad in [&b""[..], b"{", b"nul", b"{\"a\":}", b"\xff\xfe"] {
+            let e = parse_json(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_json");
+        }
+        let deep = "[".repeat(100_000);
+        assert_eq!(parse_json(deep.as_bytes()).unwrap_err().code(), "invalid_json");
+    }
+}

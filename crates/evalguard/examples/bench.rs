@@ -1,0 +1,271 @@
+//! Service benchmarks, measured from outside the server process:
+//! traffic ingest (samples/s, batches of 1,000), `POST /api/v1/auto-eval`
+//! latency under an open-loop load, and job throughput with the
+//! deterministic scorers (wall time and the server's CPU time per sample).
+//!
+//! `cargo build --release && cargo run --release -p evalguard --example bench -- --db sqlite`
+//! (`--db postgres` uses EVALGUARD_TEST_POSTGRES_URL to create a fresh database).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_binary() -> PathBuf {
+    // target/release/examples/bench -> target/release/evalguard
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("evalguard")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn database_url(db: &str, dir: &tempfile::TempDir) -> String {
+    match db {
+        "postgres" => evalguard_storage::testing::fresh_postgres()
+            .await
+            .expect("set EVALGUARD_TEST_POSTGRES_URL for --db postgres"),
+        _ => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    }
+}
+
+async fn start_server(db: &str, workers: usize) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(db, &dir).await;
+    let bin = server_binary();
+    let out = Command::new(&bin)
+        .args(["keys", "create", "--org", "bench", "--role", "owner", "--database-url", &url])
+        .output()
+        .expect("run evalguard keys create (build with cargo build --release first)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_owned();
+    let port = free_port();
+    let child = Command::new(&bin)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", &url])
+        .args(["--workers", &workers.to_string(), "--rate-limit-per-minute", "100000000"])
+        .env("EVALGUARD_LOG", "warn")
+        .env_remove("EVALGUARD_JUDGE_BASE_URL")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let server = Server { child, base, key, _dir: dir };
+    let r = client
+        .post(format!("{}/api/v1/projects", server.base))
+        .bearer_auth(&server.key)
+        .json(&json!({"id": "bench", "name": "Bench"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    server
+}
+
+fn batch(model: &str, start: usize, n: usize) -> Value {
+    let samples: Vec<Value> = (start..start + n)
+        .map(|i| {
+            json!({
+                "id": format!("{model}-{i}"), "project_id": "bench", "model": model, "prompt_id": "answer-v1",
+                "input": format!("How do I reset the password of account {i}? I tried the link twice."),
+                "output": format!("Open Settings, choose Security and press Reset password; a link for account {i} arrives by email within 5 minutes."),
+                "context": ["Passwords are reset from Settings > Security. The reset link is emailed and expires after 30 minutes."],
+                "latency_ms": 400 + (i % 700), "prompt_tokens": 180 + (i % 50), "completion_tokens": 40 + (i % 30),
+                "timestamp": format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + (i / 86400) % 28, (i / 3600) % 24, (i / 60) % 60, i % 60),
+            })
+        })
+        .collect();
+    json!({ "samples": samples })
+}
+
+/// Samples/s through HTTP in batches of 1,000, with `clients` concurrent senders.
+async fn ingest(server: &Server, batches: usize, clients: usize) -> f64 {
+    let client = reqwest::Client::new();
+    let bodies: Vec<Vec<u8>> = (0..batches)
+        .map(|b| serde_json::to_vec(&batch("model-a", b * 1000, 1000)).unwrap())
+        .collect();
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
+        let (url, key) = (format!("{}/api/v1/traffic", server.base), server.key.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let r = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (batches * 1000) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Open-loop load of `rate` triggers/s for `secs`; returns sorted latencies in ms.
+async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let url = format!("{}/api/v1/auto-eval", server.base);
+    let body = serde_json::to_vec(&json!({"target": {"model": "model-a", "prompt_id": "answer-v1", "project_id": "bench"}})).unwrap();
+    let total = rate * secs;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        tokio::time::sleep_until(started + interval * i as u32).await;
+        let (client, url, key, body) = (client.clone(), url.clone(), server.key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = client
+                .post(&url)
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+            t.elapsed().as_secs_f64() * 1000.0
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        latencies.push(t.await.unwrap());
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// One job over `n` samples with the deterministic scorers: (wall s, server CPU µs per sample).
+async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
+    let client = reqwest::Client::new();
+    for b in 0..n / 1000 {
+        let r = client
+            .post(format!("{}/api/v1/traffic", server.base))
+            .bearer_auth(&server.key)
+            .json(&batch("model-j", b * 1000, 1000))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let scorers = ["empty_output", "refusal", "output_length", "latency", "tokens", "json_validity", "grounding"];
+    let cpu_before = cpu_seconds(server.child.id());
+    let started = Instant::now();
+    let r: Value = client
+        .post(format!("{}/api/v1/auto-eval", server.base))
+        .bearer_auth(&server.key)
+        .json(&json!({"target": {"model": "model-j", "prompt_id": "answer-v1", "project_id": "bench"},
+                      "sample_count": n, "scorers": scorers}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_id = r["job_id"].as_str().unwrap().to_owned();
+    loop {
+        let job: Value = client
+            .get(format!("{}/api/v1/auto-eval/{job_id}", server.base))
+            .bearer_auth(&server.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match job["status"].as_str() {
+            Some("succeeded") => break,
+            Some("failed" | "cancelled") => panic!("job ended: {job}"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(server.child.id()) - cpu_before;
+    (wall, cpu * 1e6 / n as f64)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let db = args
+        .iter()
+        .position(|a| a == "--db")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "sqlite".to_owned());
+    println!("## {db}\n");
+
+    let server = start_server(&db, 0).await;
+    let _ = ingest(&server, 5, 4).await; // warm-up
+    let rate = ingest(&server, 100, 4).await;
+    println!("ingest: {rate:.0} samples/s (100 batches of 1,000, 4 concurrent clients)");
+    drop(server);
+
+    let server = start_server(&db, 0).await;
+    let _ = trigger_latency(&server, 100, 1).await; // warm-up
+    let lat = trigger_latency(&server, 500, 10).await;
+    println!(
+        "auto-eval trigger at 500 req/s for 10 s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests)",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0),
+        lat.len()
+    );
+    drop(server);
+
+    let server = start_server(&db, 1).await;
+    let (wall, cpu_per_sample) = job_throughput(&server, 10_000).await;
+    println!(
+        "job of 10,000 samples, 7 deterministic scorers: {wall:.2} s wall ({:.0} samples/s), {cpu_per_sample:.1} µs server CPU per sample",
+        10_000.0 / wall
+    );
+}

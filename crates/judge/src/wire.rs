@@ -1,0 +1,77 @@
+//! Lenient response types of the two protocols: every field optional,
+//! unknown fields ignored, content kept as raw JSON so that an unexpected
+//! shape degrades to "unparsable" rather than an error.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpenAiResponse {
+    pub choices: Vec<OpenAiChoice>,
+    pub usage: Option<OpenAiUsage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpenAiChoice {
+    pub message: Option<OpenAiMessage>,
+    /// Kept as a string: providers add values (`content_filter`, `eos`, …).
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpenAiMessage {
+    /// A string, or (some servers) a list of `{type: "text", text}` parts.
+    pub content: Value,
+    pub refusal: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpenAiUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnthropicResponse {
+    pub content: Vec<AnthropicBlock>,
+    pub usage: Option<AnthropicUsage>,
+    pub stop_reason: Option<String>,
+}
+
+/// A content block; `kind` is a string so that new block types are tolerated.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnthropicBlock {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub name: Option<String>,
+    pub input: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnthropicUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// The text of an OpenAI message content (string or text parts).
+pub fn openai_content_text(content: &Value) -> Option<String> {
+    match content {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => {
+            let text: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect();
+            (!text.is_empty()).then(|| text.join(""))
+        }
+        _ => None,
+    }
+}

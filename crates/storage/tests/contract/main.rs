@@ -1,0 +1,71 @@
+//! The storage contract: every case is written once against `Storage` and
+//! run on both backends. PostgreSQL cases need `EVALGUARD_TEST_POSTGRES_URL`
+//! (each gets a fresh database); without it they print a notice and pass.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod fixture;
+mod jobs;
+mod leases;
+mod results;
+mod traffic;
+mod webhooks;
+
+/// Generates, per case, `on_sqlite::<case>` and `on_postgres::<case>`.
+macro_rules! contract_tests {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let db = crate::fixture::sqlite().await;
+                    crate::$module::$case(&db).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(db) = crate::fixture::postgres().await else { return };
+                    crate::$module::$case(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests! {
+    access::orgs_are_created_once_by_name,
+    access::api_keys_are_created_found_touched_and_revoked,
+    access::projects_are_unique_per_org_and_isolated,
+    access::rubrics_are_upserted_listed_and_deleted,
+    traffic::samples_round_trip_every_field,
+    traffic::inserts_are_idempotent_on_sample_id,
+    traffic::a_failing_batch_stores_nothing,
+    traffic::large_batches_span_statements,
+    traffic::recent_samples_are_newest_first_and_page_with_older_than,
+    traffic::window_is_half_open,
+    traffic::deployments_summarise_models_of_a_prompt,
+    traffic::samples_by_key_keep_the_requested_order,
+    traffic::orgs_never_see_each_others_traffic,
+    jobs::enqueue_honours_idempotency_keys_per_org,
+    jobs::jobs_are_isolated_between_orgs,
+    jobs::list_is_newest_first_with_filters_and_cursor,
+    jobs::cancel_makes_a_job_terminal_once,
+    jobs::queue_depth_counts_by_status,
+    jobs::plans_are_saved_once,
+    leases::one_job_is_claimed_by_exactly_one_of_many_workers,
+    leases::claims_take_the_oldest_runnable_job,
+    leases::an_expired_lease_is_reclaimed_with_a_new_attempt,
+    leases::heartbeats_report_held_cancelled_or_lost,
+    leases::only_the_holder_finishes_and_only_once,
+    leases::released_jobs_are_queued_again,
+    leases::progress_is_written_by_the_holder_only,
+    results::results_are_kept_once_per_sample_and_role,
+    results::list_results_pages_current_results,
+    results::judge_verdicts_are_cached,
+    webhooks::events_fan_out_to_subscribed_endpoints,
+    webhooks::deliveries_are_leased_and_retried,
+    webhooks::endpoints_are_isolated_between_orgs,
+}

@@ -1,0 +1,268 @@
+//! The scoring phase of a job: every planned sample not scored yet goes
+//! through every scorer, and finished samples are stored in small batches.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use evalguard_domain::scoring::{CallUsage, SampleRole};
+use evalguard_domain::{JobId, OrgId, Progress, Usage};
+use evalguard_storage::{LeaseState, Storage, StorageError, StoredResult};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::lease::LeaseWatch;
+use crate::metrics_names::SAMPLES_SCORED;
+use crate::scoring::{SampleScores, ScorerSet, missing_sample, score_deterministic, score_judges};
+
+/// Samples loaded from storage at a time.
+const LOAD_CHUNK: usize = 500;
+/// Finished samples stored in one write at most.
+const FLUSH_BATCH: usize = 500;
+/// Samples whose judge calls may be in flight at once in one job; the judge
+/// providers' own limiters do the real throttling.
+const JUDGE_SAMPLES_IN_FLIGHT: usize = 64;
+
+/// Why scoring stopped before every sample was done.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Interrupted {
+    #[error("the lease ended ({0:?})")]
+    LeaseEnded(LeaseState),
+    #[error("the worker is shutting down")]
+    Shutdown,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Counts over the stored results of a job.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    pub total: u32,
+    pub done: u32,
+    pub errors: u32,
+    pub usage: CallUsage,
+}
+
+impl Tally {
+    pub fn add(&mut self, result: &StoredResult) {
+        if result.role == SampleRole::Current {
+            self.done += 1;
+            if result.scores.values().any(|o| o.is_error()) {
+                self.errors += 1;
+            }
+        }
+        self.usage.add(&result.usage);
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            total: self.total,
+            done: self.done,
+            errors: self.errors,
+        }
+    }
+
+    /// The job's `usage`; `cost_usd` appears once anything had a price.
+    pub fn job_usage(&self, budgeted: bool) -> Usage {
+        Usage {
+            judge_requests: self.usage.judge_requests,
+            prompt_tokens: self.usage.prompt_tokens,
+            completion_tokens: self.usage.completion_tokens,
+            cache_hits: self.usage.cache_hits,
+            cost_usd: (budgeted || self.usage.cost_usd > 0.0).then_some(self.usage.cost_usd),
+        }
+    }
+}
+
+type JudgeFuture = Pin<Box<dyn std::future::Future<Output = SampleScores> + Send>>;
+
+pub(crate) struct Session<'a> {
+    pub storage: &'a Storage,
+    pub org: OrgId,
+    pub job: JobId,
+    pub worker: &'a str,
+    pub scorers: &'a ScorerSet,
+    pub max_cost_usd: Option<f64>,
+    pub result_flush: Duration,
+    pub lease: &'a LeaseWatch,
+    /// Cancelled when the run must stop for shutdown (after the grace period).
+    pub stop: &'a CancellationToken,
+    pub tally: Tally,
+    pending: Vec<StoredResult>,
+    last_flush: Instant,
+}
+
+/// How the scoring phase ended.
+pub(crate) struct Scored {
+    pub tally: Tally,
+    pub budget_exhausted: bool,
+}
+
+impl<'a> Session<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        storage: &'a Storage,
+        org: OrgId,
+        job: JobId,
+        worker: &'a str,
+        scorers: &'a ScorerSet,
+        max_cost_usd: Option<f64>,
+        result_flush: Duration,
+        lease: &'a LeaseWatch,
+        stop: &'a CancellationToken,
+        tally: Tally,
+    ) -> Self {
+        Self {
+            storage,
+            org,
+            job,
+            worker,
+            scorers,
+            max_cost_usd,
+            result_flush,
+            lease,
+            stop,
+            tally,
+            pending: Vec::new(),
+            last_flush: Instant::now(),
+        }
+    }
+
+    fn budget_spent(&self) -> bool {
+        self.max_cost_usd.is_some_and(|max| self.tally.usage.cost_usd >= max)
+    }
+
+    fn check_stop(&self) -> Result<(), Interrupted> {
+        if self.lease.ended().is_cancelled() {
+            return Err(Interrupted::LeaseEnded(self.lease.end_state().unwrap_or(LeaseState::Lost)));
+        }
+        if self.stop.is_cancelled() {
+            return Err(Interrupted::Shutdown);
+        }
+        Ok(())
+    }
+
+    /// Scores `todo` ((role, sample key) pairs not scored yet), in order.
+    pub async fn run(mut self, todo: Vec<(SampleRole, i64)>) -> Result<Scored, Interrupted> {
+        let outcome = self.score_all(&todo).await;
+        match outcome {
+            Ok(budget_exhausted) => {
+                self.flush().await?;
+                Ok(Scored {
+                    tally: self.tally,
+                    budget_exhausted,
+                })
+            }
+            Err(Interrupted::Shutdown) => {
+                // Finished samples are kept so the next worker need not redo them.
+                if !self.lease.ended().is_cancelled() {
+                    self.flush().await?;
+                }
+                Err(Interrupted::Shutdown)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Returns whether the cost budget stopped it.
+    async fn score_all(&mut self, todo: &[(SampleRole, i64)]) -> Result<bool, Interrupted> {
+        let mut in_flight: FuturesUnordered<JudgeFuture> = FuturesUnordered::new();
+        let mut budget_exhausted = false;
+        'chunks: for chunk in todo.chunks(LOAD_CHUNK) {
+            self.check_stop()?;
+            let keys: Vec<i64> = chunk.iter().map(|(_, key)| *key).collect();
+            let samples = self.storage.traffic.samples_by_key(self.org, &keys).await?;
+            let by_key: HashMap<i64, _> = samples.into_iter().map(|s| (s.key, s.sample)).collect();
+            for &(role, key) in chunk {
+                self.check_stop()?;
+                let Some(sample) = by_key.get(&key) else {
+                    self.push(missing_sample(self.scorers, role, key)).await?;
+                    continue;
+                };
+                let scores = score_deterministic(self.scorers, role, key, sample).await;
+                if !self.scorers.has_judges() {
+                    self.push(scores).await?;
+                    continue;
+                }
+                while in_flight.len() >= JUDGE_SAMPLES_IN_FLIGHT {
+                    self.wait_for_judges(&mut in_flight).await?;
+                }
+                if self.budget_spent() {
+                    budget_exhausted = true;
+                    break 'chunks;
+                }
+                in_flight.push(Box::pin(score_judges(
+                    self.scorers.judges.clone(),
+                    self.scorers.options,
+                    sample.clone(),
+                    scores,
+                )));
+            }
+        }
+        while !in_flight.is_empty() {
+            self.wait_for_judges(&mut in_flight).await?;
+        }
+        Ok(budget_exhausted)
+    }
+
+    /// Waits for one sample's judges to finish, storing what is due meanwhile.
+    async fn wait_for_judges(&mut self, in_flight: &mut FuturesUnordered<JudgeFuture>) -> Result<(), Interrupted> {
+        let flush_at = self.last_flush + self.result_flush;
+        let has_pending = !self.pending.is_empty();
+        let (lease, stop) = (self.lease, self.stop);
+        tokio::select! {
+            biased;
+            () = lease.ended().cancelled() => self.check_stop(),
+            () = stop.cancelled() => Err(Interrupted::Shutdown),
+            done = in_flight.next() => {
+                if let Some(scores) = done {
+                    self.push(scores).await?;
+                }
+                Ok(())
+            }
+            () = tokio::time::sleep_until(flush_at), if has_pending => {
+                self.flush().await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn push(&mut self, scores: SampleScores) -> Result<(), Interrupted> {
+        let result = scores.finish(self.scorers);
+        self.tally.add(&result);
+        self.pending.push(result);
+        if self.pending.len() >= FLUSH_BATCH || self.last_flush.elapsed() >= self.result_flush {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Stores finished samples and reports progress, unless the lease is gone.
+    async fn flush(&mut self) -> Result<(), Interrupted> {
+        self.last_flush = Instant::now();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.lease.ended().is_cancelled() {
+            return self.check_stop();
+        }
+        self.storage.results.save_results(self.job, &self.pending).await?;
+        for result in &self.pending {
+            metrics::counter!(SAMPLES_SCORED, "role" => result.role.as_str()).increment(1);
+        }
+        self.pending.clear();
+        let usage = self.tally.job_usage(self.max_cost_usd.is_some());
+        let state = self
+            .storage
+            .jobs
+            .update_progress(self.job, self.worker, self.tally.progress(), &usage)
+            .await?;
+        self.lease.observe(state);
+        if state != LeaseState::Held {
+            return Err(Interrupted::LeaseEnded(state));
+        }
+        Ok(())
+    }
+}
