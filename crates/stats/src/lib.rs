@@ -3,23 +3,33 @@
 //! Every function here is checked against SciPy/NumPy reference vectors
 //! (`shared/testdata/stats/vectors.json`). Convention: `x` is the baseline
 //! (reference) sample, `y` the current one; differences are `x - y`.
+//!
+//! Most of this crate is hand-written on purpose: no maintained Rust crate
+//! reproduces SciPy's definitions (exact and finite-N KS p-values, tie and
+//! continuity corrected Mann–Whitney, NumPy's quantile and summation order,
+//! the MMD median heuristic). `statrs` supplies the Student-t and chi-square
+//! distribution functions and `erf`/`erfc`.
 
 pub mod binned;
 pub mod contingency;
 pub mod fdr;
+pub mod kolmogorov;
 pub mod ks;
 pub mod mann_whitney;
 pub mod mmd;
+mod normal;
+mod pairwise_sum;
 pub mod proportion;
-pub mod welch;
 pub mod wasserstein;
+pub mod welch;
 
-pub use binned::{binned, jensen_shannon, Binned};
-pub use contingency::{chi2_contingency, Chi2Contingency, StatsError};
+pub use binned::{Binned, binned, jensen_shannon};
+pub use contingency::{Chi2Contingency, StatsError, chi2_contingency};
 pub use fdr::benjamini_hochberg;
-pub use ks::{ks_2samp, KsMethod, KsResult};
-pub use mann_whitney::{mann_whitney_u, MannWhitney};
-pub use mmd::{mmd_permutation_test, mmd_rbf, MmdPermutation, MmdRbf};
-pub use proportion::{two_proportion_z, wilson_interval, TwoProportionZ};
+pub use kolmogorov::{kolmogorov_limit_sf, kstwo_sf};
+pub use ks::{KsMethod, KsResult, ks_2samp};
+pub use mann_whitney::{MannWhitney, mann_whitney_u};
+pub use mmd::{MmdPermutation, MmdRbf, mmd_permutation_test, mmd_rbf};
+pub use proportion::{TwoProportionZ, two_proportion_z, wilson_interval};
 pub use wasserstein::wasserstein_distance;
-pub use welch::{mean_diff_ci, welch_t, MeanDiffCi, WelchT};
+pub use welch::{MeanDiffCi, WelchT, mean_diff_ci, welch_t};

@@ -157,3 +157,14 @@ pub fn sample(project: &str, model: &str, prompt: &str, id: &str, output: &str) 
         "latency_ms": 800, "prompt_tokens": 100, "completion_tokens": 20,
     })
 }
+
+/// A child process (a server or worker) that is killed when the test ends,
+/// also when it fails half-way.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,435 @@
+//! One configured judge provider: its HTTP client, adaptive concurrency,
+//! optional fixed rates, and the call loop (hard timeout, retries with
+//! backoff and jitter, `Retry-After`, fatal key errors).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::config::{ProviderConfig, ProviderConfigError, ProviderKind};
+use crate::judge_spec::truncate_raw;
+use crate::limiter::AdaptiveLimiter;
+use crate::prompts::RenderedPrompt;
+use crate::wire::{AnthropicResponse, OpenAiResponse, openai_content_text};
+
+/// Attempts per call when the configuration does not say.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+/// Longest wait honoured from a `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(20);
+/// Completion budget of one verdict.
+const MAX_OUTPUT_TOKENS: u32 = 1024;
+
+/// What the judge replied, before interpretation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JudgeReply {
+    /// A structured verdict (Anthropic's forced tool call input).
+    Structured { verdict: Value, raw: String },
+    /// Message text (JSON or `LABEL:` lines expected in it).
+    Text(String),
+    /// A 200 whose body is not the protocol's, or a refusal.
+    Unreadable { raw: String, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// 401/403/404: the key or the model is wrong; stop this scorer for the job.
+    #[error("{0}")]
+    Fatal(String),
+    /// Retries exhausted, or a non-retryable answer (e.g. 400).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The result of one call, with what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallReport {
+    pub result: Result<JudgeReply, CallError>,
+    /// HTTP requests made, retries included.
+    pub requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+enum Attempt {
+    Done { reply: JudgeReply, prompt_tokens: u64, completion_tokens: u64 },
+    Retry { cause: String, retry_after: Option<Duration>, rate_limited: bool },
+    Fatal(String),
+    Failed(String),
+}
+
+pub struct JudgeProvider {
+    config: ProviderConfig,
+    api_key: Option<String>,
+    client: reqwest::Client,
+    limiter: AdaptiveLimiter,
+    requests_per_minute: Option<DefaultDirectRateLimiter>,
+    tokens_per_minute: Option<(DefaultDirectRateLimiter, u32)>,
+}
+
+impl std::fmt::Debug for JudgeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JudgeProvider").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl JudgeProvider {
+    /// Builds the client; reads the key from the configured environment variable.
+    pub fn new(config: ProviderConfig) -> Result<Self, ProviderConfigError> {
+        config.validate()?;
+        let api_key = config.resolve_api_key()?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.max_concurrency as usize)
+            .build()
+            .map_err(|e| ProviderConfigError::Invalid {
+                provider: config.name.clone(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        let per_minute = |n: Option<u32>| n.and_then(NonZeroU32::new).map(|n| RateLimiter::direct(Quota::per_minute(n)));
+        Ok(Self {
+            limiter: AdaptiveLimiter::new(config.max_concurrency),
+            requests_per_minute: per_minute(config.requests_per_minute),
+            tokens_per_minute: config
+                .tokens_per_minute
+                .and_then(|n| per_minute(Some(n)).map(|limiter| (limiter, n))),
+            api_key,
+            client,
+            config,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    pub fn structured_output(&self) -> bool {
+        self.config.structured_output
+    }
+
+    pub fn limiter(&self) -> &AdaptiveLimiter {
+        &self.limiter
+    }
+
+    fn url(&self) -> String {
+        let base = self.config.base_url.trim_end_matches('/');
+        match self.config.kind {
+            ProviderKind::Openai => format!("{base}/chat/completions"),
+            ProviderKind::Anthropic if base.ends_with("/v1") => format!("{base}/messages"),
+            ProviderKind::Anthropic => format!("{base}/v1/messages"),
+        }
+    }
+
+    fn body(&self, prompt: &RenderedPrompt, schema: &Value) -> Value {
+        let structured = self.config.structured_output;
+        match self.config.kind {
+            ProviderKind::Openai => {
+                let mut body = json!({
+                    "model": self.config.model,
+                    "messages": [
+                        {"role": "system", "content": prompt.system},
+                        {"role": "user", "content": prompt.user}
+                    ],
+                    "temperature": 0,
+                    "max_tokens": MAX_OUTPUT_TOKENS,
+                });
+                if let Some(seed) = self.config.seed {
+                    body["seed"] = json!(seed);
+                }
+                if structured {
+                    body["response_format"] = json!({
+                        "type": "json_schema",
+                        "json_schema": {"name": "verdict", "strict": true, "schema": schema}
+                    });
+                }
+                body
+            }
+            ProviderKind::Anthropic => {
+                let mut body = json!({
+                    "model": self.config.model,
+                    "max_tokens": MAX_OUTPUT_TOKENS,
+                    "system": prompt.system,
+                    "messages": [{"role": "user", "content": prompt.user}],
+                    "temperature": 0,
+                });
+                if structured {
+                    body["tools"] = json!([{
+                        "name": "verdict",
+                        "description": "Record the evaluation verdict.",
+                        "input_schema": schema
+                    }]);
+                    body["tool_choice"] = json!({"type": "tool", "name": "verdict"});
+                }
+                body
+            }
+        }
+    }
+
+    /// Makes one judge call, retrying what is worth retrying.
+    pub async fn call(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
+        let body = self.body(prompt, schema);
+        let estimated_tokens = ((prompt.system.len() + prompt.user.len()) / 4) as u32 + MAX_OUTPUT_TOKENS;
+        let max_attempts = self.config.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1);
+        let mut report = CallReport {
+            result: Err(CallError::Failed("no attempt was made".into())),
+            requests: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        };
+        for attempt in 1..=max_attempts {
+            if let Some(limiter) = &self.requests_per_minute {
+                limiter.until_ready().await;
+            }
+            if let Some((limiter, capacity)) = &self.tokens_per_minute {
+                let n = NonZeroU32::new(estimated_tokens.clamp(1, *capacity)).unwrap_or(NonZeroU32::MIN);
+                let _ = limiter.until_n_ready(n).await;
+            }
+            let permit = self.limiter.acquire().await;
+            report.requests += 1;
+            let outcome = self.attempt(&body).await;
+            let wait = match outcome {
+                Attempt::Done { reply, prompt_tokens, completion_tokens } => {
+                    permit.success();
+                    report.prompt_tokens += prompt_tokens;
+                    report.completion_tokens += completion_tokens;
+                    report.result = Ok(reply);
+                    return report;
+                }
+                Attempt::Fatal(cause) => {
+                    report.result = Err(CallError::Fatal(cause));
+                    return report;
+                }
+                Attempt::Failed(cause) => {
+                    report.result = Err(CallError::Failed(cause));
+                    return report;
+                }
+                Attempt::Retry { cause, retry_after, rate_limited } => {
+                    if rate_limited {
+                        permit.rate_limited(retry_after);
+                    }
+                    drop(permit);
+                    tracing::debug!(provider = %self.config.name, attempt, %cause, "judge call will be retried");
+                    report.result = Err(CallError::Failed(format!("{cause} (after {attempt} attempts)")));
+                    retry_after.map_or_else(|| backoff(attempt), |after| after + jitter(after / 10))
+                }
+            };
+            if attempt < max_attempts {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        report
+    }
+
+    async fn attempt(&self, body: &Value) -> Attempt {
+        let timeout = Duration::from_secs(self.config.timeout_secs);
+        let mut request = self.client.post(self.url()).json(body);
+        request = match (self.config.kind, &self.api_key) {
+            (ProviderKind::Openai, Some(key)) => request.bearer_auth(key),
+            (ProviderKind::Anthropic, Some(key)) => request.header("x-api-key", key),
+            (_, None) => request,
+        };
+        if self.config.kind == ProviderKind::Anthropic {
+            request = request.header("anthropic-version", "2023-06-01");
+        }
+        let exchange = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let text = response.text().await?;
+            Ok::<_, reqwest::Error>((status, headers, text))
+        };
+        let (status, headers, text) = match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => {
+                return Attempt::Retry {
+                    cause: format!("the provider did not answer within {} s", self.config.timeout_secs),
+                    retry_after: None,
+                    rate_limited: false,
+                };
+            }
+            Ok(Err(e)) if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => {
+                return Attempt::Retry {
+                    cause: format!("request to the provider failed: {}", describe(&e)),
+                    retry_after: None,
+                    rate_limited: false,
+                };
+            }
+            Ok(Err(e)) => return Attempt::Failed(format!("request to the provider failed: {}", describe(&e))),
+            Ok(Ok(parts)) => parts,
+        };
+        if status.is_success() {
+            return self.read_success(&text);
+        }
+        let detail = truncate_raw(text.trim());
+        let cause = format!("provider answered {status}: {}", first_chars(&detail, 300));
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Fatal(format!(
+                "provider rejected the key: {} {}",
+                status.as_u16(),
+                first_chars(&detail, 300)
+            )),
+            StatusCode::NOT_FOUND => Attempt::Fatal(format!(
+                "provider answered 404 (wrong base URL or model {:?}): {}",
+                self.config.model,
+                first_chars(&detail, 300)
+            )),
+            StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+                cause,
+                retry_after: retry_after(&headers),
+                rate_limited: true,
+            },
+            s if s == StatusCode::REQUEST_TIMEOUT || s.as_u16() == 425 || s.is_server_error() => Attempt::Retry {
+                cause,
+                retry_after: retry_after(&headers),
+                rate_limited: false,
+            },
+            _ => Attempt::Failed(cause),
+        }
+    }
+
+    fn read_success(&self, text: &str) -> Attempt {
+        let unreadable = |reason: &str| Attempt::Done {
+            reply: JudgeReply::Unreadable { raw: truncate_raw(text), reason: reason.to_owned() },
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        };
+        match self.config.kind {
+            ProviderKind::Openai => {
+                let Ok(parsed) = serde_json::from_str::<OpenAiResponse>(text) else {
+                    return unreadable("the provider's answer is not a chat completion");
+                };
+                let (prompt_tokens, completion_tokens) = parsed
+                    .usage
+                    .as_ref()
+                    .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
+                let message = parsed.choices.into_iter().next().and_then(|c| c.message);
+                let reply = match message {
+                    Some(m) if m.refusal.as_deref().is_some_and(|r| !r.is_empty()) => JudgeReply::Unreadable {
+                        raw: truncate_raw(m.refusal.as_deref().unwrap_or_default()),
+                        reason: "the judge refused to answer".into(),
+                    },
+                    Some(m) => match openai_content_text(&m.content) {
+                        Some(content) => JudgeReply::Text(content),
+                        None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the completion has no text".into() },
+                    },
+                    None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the completion has no choices".into() },
+                };
+                Attempt::Done { reply, prompt_tokens, completion_tokens }
+            }
+            ProviderKind::Anthropic => {
+                let Ok(parsed) = serde_json::from_str::<AnthropicResponse>(text) else {
+                    return unreadable("the provider's answer is not an Anthropic message");
+                };
+                let (prompt_tokens, completion_tokens) = parsed
+                    .usage
+                    .as_ref()
+                    .map_or((0, 0), |u| (u.input_tokens, u.output_tokens));
+                let tool_input = parsed
+                    .content
+                    .iter()
+                    .find(|b| b.kind == "tool_use" && b.name.as_deref() == Some("verdict"))
+                    .and_then(|b| b.input.clone());
+                let texts: Vec<&str> = parsed.content.iter().filter_map(|b| b.text.as_deref()).collect();
+                let reply = match tool_input {
+                    Some(verdict) => JudgeReply::Structured { raw: verdict.to_string(), verdict },
+                    None if !texts.is_empty() => JudgeReply::Text(texts.join("")),
+                    None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the message has neither a verdict tool call nor text".into() },
+                };
+                Attempt::Done { reply, prompt_tokens, completion_tokens }
+            }
+        }
+    }
+}
+
+fn first_chars(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
+}
+
+/// reqwest's error with its sources (the top level alone says little).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// `retry-after-ms` (milliseconds, sent by OpenAI-style servers), else
+/// `Retry-After` as seconds or an HTTP date. Capped.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let parsed = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        Some(ms / 1000.0)
+    } else {
+        header("retry-after").and_then(|value| {
+            value.parse::<f64>().ok().or_else(|| {
+                chrono::DateTime::parse_from_rfc2822(value)
+                    .ok()
+                    .map(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0)
+            })
+        })
+    };
+    parsed
+        .filter(|s| s.is_finite())
+        .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64())))
+}
+
+/// Exponential backoff with full jitter in its upper half.
+fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+    let capped = exp.min(BACKOFF_CAP);
+    capped / 2 + jitter(capped / 2)
+}
+
+/// A random duration in `[0, max)`.
+fn jitter(max: Duration) -> Duration {
+    let random = (uuid::Uuid::new_v4().as_u128() & u128::from(u32::MAX)) as f64 / f64::from(u32::MAX);
+    max.mul_f64(random.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        let mut h = HeaderMap::new();
+        let at = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        h.insert("retry-after", HeaderValue::from_str(&at).unwrap());
+        let got = retry_after(&h).unwrap();
+        assert!(got > Duration::from_secs(25) && got <= Duration::from_secs(30), "{got:?}");
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= BACKOFF_BASE);
+        assert!(backoff(3) >= BACKOFF_BASE * 2);
+        assert!(backoff(30) <= BACKOFF_CAP);
+    }
+}
