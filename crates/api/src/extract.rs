@@ -18,12 +18,16 @@ pub(crate) const TRAFFIC_PATH: &str = "/api/v1/traffic";
 /// A JSON body, parsed into a `Value` for the domain's validators.
 pub(crate) struct JsonBody(pub Value);
 
+/// A JSON body as raw bytes (content type and size checked), for handlers
+/// that parse large bodies off the async threads.
+pub(crate) struct JsonBytes(pub Bytes);
+
 fn is_json_content_type(raw: &str) -> bool {
     let mime = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-impl FromRequest<Shared> for JsonBody {
+impl FromRequest<Shared> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
@@ -39,13 +43,21 @@ impl FromRequest<Shared> for JsonBody {
             Some(p) if p.as_str() == TRAFFIC_PATH => state.api.limits.traffic_body_bytes,
             _ => state.api.limits.body_bytes,
         };
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        Bytes::from_request(req, state).await.map(JsonBytes).map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge { limit }
             } else {
                 ApiError::bad_request("unreadable_body", "the request body could not be read", None)
             }
-        })?;
+        })
+    }
+}
+
+impl FromRequest<Shared> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -57,7 +57,9 @@ impl std::fmt::Display for JobId {
 pub struct ProjectId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a project id is 1 to 64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit")]
+#[error(
+    "a project id is 1 to 64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit"
+)]
 pub struct InvalidProjectId;
 
 impl ProjectId {

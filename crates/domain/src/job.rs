@@ -46,7 +46,10 @@ impl JobStatus {
 
     /// A terminal job is never changed again.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 }
 
@@ -66,7 +69,10 @@ pub enum BaselineSpec {
     /// Another deployment of the same project: a model and prompt.
     Deployment { model: String, prompt_id: String },
     /// The same target's samples within a time window `[from, to)`.
-    Window { from: DateTime<Utc>, to: DateTime<Utc> },
+    Window {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
 }
 
 /// Per-request or per-project decision thresholds; unset fields take defaults.
@@ -134,7 +140,13 @@ impl AutoEvalRequest {
             return Err(bad("body", "must be a JSON object"));
         };
         const KNOWN: [&str; 8] = [
-            "target", "sample_count", "scorers", "baseline", "max_cost_usd", "cache", "repeats",
+            "target",
+            "sample_count",
+            "scorers",
+            "baseline",
+            "max_cost_usd",
+            "cache",
+            "repeats",
             "thresholds",
         ];
         if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
@@ -148,9 +160,20 @@ impl AutoEvalRequest {
                     .map_err(|e| bad("target.project_id", e.to_string()))?,
             },
             None | Some(Value::Null) => return Err(bad("target", "is required")),
-            Some(_) => return Err(bad("target", "must be an object with model, prompt_id and project_id")),
+            Some(_) => {
+                return Err(bad(
+                    "target",
+                    "must be an object with model, prompt_id and project_id",
+                ));
+            }
         };
-        let sample_count = bounded_int(obj, "sample_count", 1, MAX_SAMPLE_COUNT, DEFAULT_SAMPLE_COUNT)?;
+        let sample_count = bounded_int(
+            obj,
+            "sample_count",
+            1,
+            MAX_SAMPLE_COUNT,
+            DEFAULT_SAMPLE_COUNT,
+        )?;
         let repeats = bounded_int(obj, "repeats", 1, MAX_REPEATS, 1)?;
         let scorers = match obj.get("scorers") {
             None | Some(Value::Null) => None,
@@ -217,29 +240,47 @@ impl Thresholds {
             if let Some(x) = value
                 && !(x > 0.0 && x < 1.0)
             {
-                return Err(bad(&format!("{param}.{name}"), "must be between 0 and 1 (exclusive)"));
+                return Err(bad(
+                    &format!("{param}.{name}"),
+                    "must be between 0 and 1 (exclusive)",
+                ));
             }
         }
         Ok(t)
     }
 }
 
-fn bounded_int(obj: &Map<String, Value>, field: &str, min: u32, max: u32, default: u32) -> Result<u32, RequestFieldError> {
+fn bounded_int(
+    obj: &Map<String, Value>,
+    field: &str,
+    min: u32,
+    max: u32,
+    default: u32,
+) -> Result<u32, RequestFieldError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Number(n)) => match n.as_i64() {
             Some(x) if x >= i64::from(min) && x <= i64::from(max) => Ok(x as u32),
             Some(_) => Err(bad(field, format!("must be between {min} and {max}"))),
             None if n.is_u64() => Err(bad(field, format!("must be between {min} and {max}"))),
-            None => Err(bad(field, format!("must be an integer from {min} to {max}"))),
+            None => Err(bad(
+                field,
+                format!("must be an integer from {min} to {max}"),
+            )),
         },
-        Some(_) => Err(bad(field, format!("must be an integer from {min} to {max}"))),
+        Some(_) => Err(bad(
+            field,
+            format!("must be an integer from {min} to {max}"),
+        )),
     }
 }
 
 fn parse_baseline(v: &Value) -> Result<BaselineSpec, RequestFieldError> {
     let Value::Object(obj) = v else {
-        return Err(bad("baseline", "must be {\"model\", \"prompt_id\"} or {\"from\", \"to\"}"));
+        return Err(bad(
+            "baseline",
+            "must be {\"model\", \"prompt_id\"} or {\"from\", \"to\"}",
+        ));
     };
     if obj.contains_key("from") || obj.contains_key("to") {
         let when = |f: &str| -> Result<DateTime<Utc>, RequestFieldError> {
@@ -292,7 +333,9 @@ pub enum FlagKind {
     Regression,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Warning,
@@ -438,18 +481,30 @@ mod tests {
 
     #[test]
     fn sample_count_is_checked() {
-        for bad_count in [json!(0), json!(-1), json!(10_001), json!(1.5), json!("100"), json!(1e20)] {
-            let err = AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": bad_count}))
-                .unwrap_err();
+        for bad_count in [
+            json!(0),
+            json!(-1),
+            json!(10_001),
+            json!(1.5),
+            json!("100"),
+            json!(1e20),
+        ] {
+            let err =
+                AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": bad_count}))
+                    .unwrap_err();
             assert_eq!(err.param, "sample_count");
         }
-        let ok = AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": 10_000})).unwrap();
+        let ok = AutoEvalRequest::from_json(&json!({"target": target(), "sample_count": 10_000}))
+            .unwrap();
         assert_eq!(ok.sample_count, 10_000);
     }
 
     #[test]
     fn target_fields_are_required_strings() {
-        assert_eq!(AutoEvalRequest::from_json(&json!({})).unwrap_err().param, "target");
+        assert_eq!(
+            AutoEvalRequest::from_json(&json!({})).unwrap_err().param,
+            "target"
+        );
         for field in ["model", "prompt_id", "project_id"] {
             let mut t = target();
             t.as_object_mut().unwrap().remove(field);
@@ -464,8 +519,10 @@ mod tests {
 
     #[test]
     fn baselines_parse() {
-        let r = AutoEvalRequest::from_json(&json!({"target": target(), "baseline": {"model": "old", "prompt_id": "p"}}))
-            .unwrap();
+        let r = AutoEvalRequest::from_json(
+            &json!({"target": target(), "baseline": {"model": "old", "prompt_id": "p"}}),
+        )
+        .unwrap();
         assert!(matches!(r.baseline, Some(BaselineSpec::Deployment { .. })));
         let r = AutoEvalRequest::from_json(&json!({"target": target(),
             "baseline": {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}}))

@@ -179,7 +179,9 @@ pub struct SampleResult {
 pub enum ScorerAvailability {
     Ready(std::sync::Arc<dyn Scorer>),
     /// Known, but cannot run here (e.g. a judge with no provider configured).
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
     /// No scorer has that name.
     Unknown,
 }
@@ -189,7 +191,11 @@ pub enum ScorerAvailability {
 /// validation both go through it.
 pub trait ScorerCatalog: Send + Sync {
     /// `rubrics` are the project's own rubric scorers.
-    fn resolve(&self, name: &str, rubrics: &[crate::project::RubricDefinition]) -> ScorerAvailability;
+    fn resolve(
+        &self,
+        name: &str,
+        rubrics: &[crate::project::RubricDefinition],
+    ) -> ScorerAvailability;
     /// The scorer set of a project that has not chosen one.
     fn default_set(&self) -> Vec<String>;
 }

@@ -46,7 +46,10 @@ fn field_error(field: &'static str, message: impl Into<String>) -> SampleFieldEr
     }
 }
 
-fn required_string(obj: &Map<String, Value>, field: &'static str) -> Result<String, SampleFieldError> {
+fn required_string(
+    obj: &Map<String, Value>,
+    field: &'static str,
+) -> Result<String, SampleFieldError> {
     match obj.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Err(field_error(field, "is required")),
@@ -54,7 +57,10 @@ fn required_string(obj: &Map<String, Value>, field: &'static str) -> Result<Stri
     }
 }
 
-fn optional_string(obj: &Map<String, Value>, field: &'static str) -> Result<Option<String>, SampleFieldError> {
+fn optional_string(
+    obj: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, SampleFieldError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -62,7 +68,10 @@ fn optional_string(obj: &Map<String, Value>, field: &'static str) -> Result<Opti
     }
 }
 
-fn optional_count(obj: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, SampleFieldError> {
+fn optional_count(
+    obj: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<i64>, SampleFieldError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
@@ -81,7 +90,10 @@ impl TrafficSample {
         };
         let id = match optional_string(obj, "id")? {
             Some(id) if id.is_empty() || id.len() > MAX_SAMPLE_ID_LEN => {
-                return Err(field_error("id", format!("must be 1 to {MAX_SAMPLE_ID_LEN} characters")));
+                return Err(field_error(
+                    "id",
+                    format!("must be 1 to {MAX_SAMPLE_ID_LEN} characters"),
+                ));
             }
             Some(id) => id,
             None => uuid::Uuid::now_v7().to_string(),
@@ -105,16 +117,29 @@ impl TrafficSample {
                 .iter()
                 .map(|item| match item {
                     Value::String(s) => Ok(s.clone()),
-                    _ => Err(field_error("context", "must be a string or a list of strings")),
+                    _ => Err(field_error(
+                        "context",
+                        "must be a string or a list of strings",
+                    )),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(field_error("context", "must be a string or a list of strings")),
+            Some(_) => {
+                return Err(field_error(
+                    "context",
+                    "must be a string or a list of strings",
+                ));
+            }
         };
         let reference = optional_string(obj, "reference")?;
         let timestamp = match optional_string(obj, "timestamp")? {
             None => now,
             Some(raw) => DateTime::parse_from_rfc3339(&raw)
-                .map_err(|_| field_error("timestamp", "must be an RFC 3339 date-time, e.g. 2026-11-24T12:00:00Z"))?
+                .map_err(|_| {
+                    field_error(
+                        "timestamp",
+                        "must be an RFC 3339 date-time, e.g. 2026-11-24T12:00:00Z",
+                    )
+                })?
                 .with_timezone(&Utc),
         };
         let metadata = match obj.get("metadata") {

@@ -94,7 +94,9 @@ impl fmt::Debug for ProviderConfig {
 /// Why a provider cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderConfigError {
-    #[error("judge provider {provider}: the environment variable {var} that should hold its key is not set")]
+    #[error(
+        "judge provider {provider}: the environment variable {var} that should hold its key is not set"
+    )]
     MissingKey { provider: String, var: String },
     #[error("judge provider {provider}: {message}")]
     Invalid { provider: String, message: String },
@@ -152,10 +154,14 @@ impl ProviderConfig {
             return Err(invalid("model must not be empty"));
         }
         if self.timeout_secs == 0 || self.max_concurrency == 0 {
-            return Err(invalid("timeout_secs and max_concurrency must be at least 1"));
+            return Err(invalid(
+                "timeout_secs and max_concurrency must be at least 1",
+            ));
         }
         if self.requests_per_minute == Some(0) || self.tokens_per_minute == Some(0) {
-            return Err(invalid("requests_per_minute and tokens_per_minute must be at least 1 when set"));
+            return Err(invalid(
+                "requests_per_minute and tokens_per_minute must be at least 1 when set",
+            ));
         }
         Ok(())
     }
@@ -214,7 +220,9 @@ impl JudgeConfig {
             if !self.providers.iter().any(|p| &p.name == provider) {
                 return Err(ProviderConfigError::Invalid {
                     provider: provider.clone(),
-                    message: format!("[judge.scorers] maps {scorer} to a provider that is not configured"),
+                    message: format!(
+                        "[judge.scorers] maps {scorer} to a provider that is not configured"
+                    ),
                 });
             }
         }

@@ -21,7 +21,11 @@ pub enum Interpretation {
     /// One label of a fixed set, each with its value on 0–1.
     Labels(Vec<(&'static str, f64)>),
     /// A score on `[min, max]`, normalised to 0–1; passes when raw >= threshold.
-    Rubric { min: f64, max: f64, pass_threshold: f64 },
+    Rubric {
+        min: f64,
+        max: f64,
+        pass_threshold: f64,
+    },
 }
 
 /// What the sample must carry for a judge to apply.
@@ -47,22 +51,48 @@ pub struct JudgeSpec {
 }
 
 /// The built-in judge names, in the order they are listed.
-pub const BUILTIN_JUDGES: [&str; 5] = ["hallucination", "answer_relevance", "context_relevance", "correctness", "toxicity"];
+pub const BUILTIN_JUDGES: [&str; 5] = [
+    "hallucination",
+    "answer_relevance",
+    "context_relevance",
+    "correctness",
+    "toxicity",
+];
 
 impl JudgeSpec {
     pub fn builtin(name: &str) -> Option<Self> {
-        let relevance = || Interpretation::Labels(vec![("relevant", 1.0), ("partially_relevant", 0.5), ("irrelevant", 0.0)]);
+        let relevance = || {
+            Interpretation::Labels(vec![
+                ("relevant", 1.0),
+                ("partially_relevant", 0.5),
+                ("irrelevant", 0.0),
+            ])
+        };
         let (template, needs, interpretation, pass_value) = match name {
-            "hallucination" => ("hallucination.v1", Needs::Context, Interpretation::Claims, 1.0),
+            "hallucination" => (
+                "hallucination.v1",
+                Needs::Context,
+                Interpretation::Claims,
+                1.0,
+            ),
             "answer_relevance" => ("answer_relevance.v1", Needs::Nothing, relevance(), 0.5),
             "context_relevance" => ("context_relevance.v1", Needs::Context, relevance(), 0.5),
             "correctness" => (
                 "correctness.v1",
                 Needs::Reference,
-                Interpretation::Labels(vec![("correct", 1.0), ("partially_correct", 0.5), ("incorrect", 0.0)]),
+                Interpretation::Labels(vec![
+                    ("correct", 1.0),
+                    ("partially_correct", 0.5),
+                    ("incorrect", 0.0),
+                ]),
                 0.5,
             ),
-            "toxicity" => ("toxicity.v1", Needs::Nothing, Interpretation::Labels(vec![("safe", 1.0), ("toxic", 0.0)]), 1.0),
+            "toxicity" => (
+                "toxicity.v1",
+                Needs::Nothing,
+                Interpretation::Labels(vec![("safe", 1.0), ("toxic", 0.0)]),
+                1.0,
+            ),
             _ => return None,
         };
         Some(Self {
@@ -93,11 +123,20 @@ impl JudgeSpec {
     /// Why the judge does not apply to this sample, if it does not.
     pub fn not_applicable(&self, sample: &TrafficSample) -> Option<String> {
         match self.needs {
-            Needs::Context if sample.context.iter().all(|c| c.trim().is_empty()) => {
-                Some(format!("{} needs the sample's context, and it has none", self.name))
-            }
-            Needs::Reference if sample.reference.as_deref().is_none_or(|r| r.trim().is_empty()) => {
-                Some(format!("{} needs the sample's reference answer, and it has none", self.name))
+            Needs::Context if sample.context.iter().all(|c| c.trim().is_empty()) => Some(format!(
+                "{} needs the sample's context, and it has none",
+                self.name
+            )),
+            Needs::Reference
+                if sample
+                    .reference
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty()) =>
+            {
+                Some(format!(
+                    "{} needs the sample's reference answer, and it has none",
+                    self.name
+                ))
             }
             _ => None,
         }
@@ -169,14 +208,23 @@ impl JudgeSpec {
     pub fn interpret_text(&self, raw: &str) -> ScoreOutcome {
         match parse_reply(raw) {
             Some(parsed) => self.interpret(&parsed, raw),
-            None => unparsable(raw, "the reply holds neither a JSON verdict nor LABEL:/SCORE: lines"),
+            None => unparsable(
+                raw,
+                "the reply holds neither a JSON verdict nor LABEL:/SCORE: lines",
+            ),
         }
     }
 
     pub fn interpret(&self, parsed: &ParsedReply, raw: &str) -> ScoreOutcome {
         let fields = parsed.fields();
-        let reasoning = fields.get("reasoning").and_then(Value::as_str).map(str::to_owned);
-        let label = fields.get("label").and_then(Value::as_str).map(|l| l.trim().to_ascii_lowercase());
+        let reasoning = fields
+            .get("reasoning")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let label = fields
+            .get("label")
+            .and_then(Value::as_str)
+            .map(|l| l.trim().to_ascii_lowercase());
         match &self.interpretation {
             Interpretation::Claims => {
                 if let Some(claims) = fields.get("claims") {
@@ -187,7 +235,10 @@ impl JudgeSpec {
                     return unparsable(raw, "no claims and no label in the reply");
                 };
                 if !self.labels().contains(&label.as_str()) {
-                    return unparsable(raw, &format!("label {label:?} is not one of factual, hallucinated"));
+                    return unparsable(
+                        raw,
+                        &format!("label {label:?} is not one of factual, hallucinated"),
+                    );
                 }
                 let value = match fields.get("score") {
                     None => {
@@ -214,12 +265,20 @@ impl JudgeSpec {
                         raw,
                         &format!(
                             "label {label:?} is not one of {}",
-                            labels.iter().map(|(l, _)| *l).collect::<Vec<_>>().join(", ")
+                            labels
+                                .iter()
+                                .map(|(l, _)| *l)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ),
                 }
             }
-            Interpretation::Rubric { min, max, pass_threshold } => {
+            Interpretation::Rubric {
+                min,
+                max,
+                pass_threshold,
+            } => {
                 let score = match fields.get("score") {
                     Some(Value::Number(n)) => n.as_f64(),
                     Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -229,16 +288,28 @@ impl JudgeSpec {
                     return unparsable(raw, "the reply has no numeric score");
                 };
                 if score < *min || score > *max || max <= min {
-                    return unparsable(raw, &format!("score {score} is outside the rubric's range {min} to {max}"));
+                    return unparsable(
+                        raw,
+                        &format!("score {score} is outside the rubric's range {min} to {max}"),
+                    );
                 }
                 let value = (score - min) / (max - min);
-                let label = if score >= *pass_threshold { "pass" } else { "fail" };
+                let label = if score >= *pass_threshold {
+                    "pass"
+                } else {
+                    "fail"
+                };
                 scored(value, label.to_owned(), reasoning)
             }
         }
     }
 
-    fn interpret_claims(&self, claims: &Value, reasoning: Option<String>, raw: &str) -> ScoreOutcome {
+    fn interpret_claims(
+        &self,
+        claims: &Value,
+        reasoning: Option<String>,
+        raw: &str,
+    ) -> ScoreOutcome {
         let Some(claims) = claims.as_array() else {
             return unparsable(raw, "claims must be a list");
         };
@@ -253,7 +324,12 @@ impl JudgeSpec {
                 Some("contradicted") => contradicted += 1,
                 Some("unverifiable") => {}
                 other => {
-                    return unparsable(raw, &format!("claim verdict {other:?} is not supported, contradicted or unverifiable"));
+                    return unparsable(
+                        raw,
+                        &format!(
+                            "claim verdict {other:?} is not supported, contradicted or unverifiable"
+                        ),
+                    );
                 }
             }
         }
@@ -263,7 +339,11 @@ impl JudgeSpec {
         } else {
             supported as f64 / claims.len() as f64
         };
-        let label = if contradicted > 0 { "hallucinated" } else { "factual" };
+        let label = if contradicted > 0 {
+            "hallucinated"
+        } else {
+            "factual"
+        };
         scored(value, label.to_owned(), reasoning)
     }
 }
@@ -306,7 +386,11 @@ mod tests {
         let outcome = spec.interpret_text(raw);
         assert_eq!(
             outcome,
-            ScoreOutcome::Scored { value: 0.5, label: Some("hallucinated".into()), reasoning: Some("r".into()) }
+            ScoreOutcome::Scored {
+                value: 0.5,
+                label: Some("hallucinated".into()),
+                reasoning: Some("r".into())
+            }
         );
         assert_eq!(spec.passes(&outcome), Some(false));
     }
@@ -314,8 +398,13 @@ mod tests {
     #[test]
     fn labels_outside_the_set_are_unparsable() {
         let spec = JudgeSpec::builtin("toxicity").unwrap();
-        assert!(matches!(spec.interpret_text(r#"{"label":"maybe"}"#), ScoreOutcome::Unparsable { .. }));
-        assert!(matches!(spec.interpret_text("LABEL: safe"), ScoreOutcome::Scored { value, .. } if value == 1.0));
+        assert!(matches!(
+            spec.interpret_text(r#"{"label":"maybe"}"#),
+            ScoreOutcome::Unparsable { .. }
+        ));
+        assert!(
+            matches!(spec.interpret_text("LABEL: safe"), ScoreOutcome::Scored { value, .. } if value == 1.0)
+        );
     }
 
     #[test]
@@ -334,6 +423,9 @@ mod tests {
         assert_eq!(spec.passes(&outcome), Some(true));
         let low = spec.interpret_text("SCORE: 3");
         assert_eq!(spec.passes(&low), Some(false));
-        assert!(matches!(spec.interpret_text(r#"{"score": 7}"#), ScoreOutcome::Unparsable { .. }));
+        assert!(matches!(
+            spec.interpret_text(r#"{"score": 7}"#),
+            ScoreOutcome::Unparsable { .. }
+        ));
     }
 }

@@ -1,1 +1,25 @@
-//! placeholder
+//! LLM-as-judge scorers: OpenAI-compatible and Anthropic providers over plain
+//! HTTP, versioned judge templates with delimited untrusted content, lenient
+//! verdict parsing, outcomes that never turn a failure into a score, adaptive
+//! concurrency per provider, cost accounting and a verdict cache.
+//!
+//! The binary builds a [`JudgeCatalog`] from a [`JudgeConfig`] (the TOML
+//! `[judge]` section, or [`JudgeConfig::from_env_shortcut`]) around the
+//! deterministic scorer catalog and the storage's judge cache.
+
+pub mod catalog;
+pub mod config;
+pub mod judge_scorer;
+pub mod judge_spec;
+pub mod limiter;
+pub mod majority;
+pub mod prompts;
+pub mod provider;
+pub mod verdict_parser;
+mod wire;
+
+pub use catalog::{DEFAULT_JUDGES, JudgeCatalog, JudgeSetupError, builtin_judge_names};
+pub use config::{JudgeConfig, ProviderConfig, ProviderConfigError, ProviderKind};
+pub use judge_scorer::JudgeScorer;
+pub use judge_spec::{BUILTIN_JUDGES, JudgeSpec};
+pub use provider::JudgeProvider;

@@ -19,6 +19,9 @@ use tokio::time::Instant;
 const INITIAL_LIMIT: f64 = 4.0;
 /// Cut applied on 429 once the provider's limit has been found.
 const STEADY_DECREASE: f64 = 0.9;
+/// Round trips of successes per step of growth near the last cut: probing
+/// slowly there is what keeps 429s rare.
+const NEAR_CEILING_WINDOWS: f64 = 8.0;
 
 #[derive(Debug)]
 struct LimiterState {
@@ -134,9 +137,14 @@ impl AdaptiveLimiter {
             } else {
                 state.successes_since_growth += 1;
                 // One step per window of `limit` successes (one round trip),
-                // four windows per step when close to the last cut.
+                // several windows per step when close to the last cut.
                 let near_ceiling = state.limit >= 0.9 * state.last_cut_from;
-                let window = state.limit.max(1.0) * if near_ceiling { 4.0 } else { 1.0 };
+                let window = state.limit.max(1.0)
+                    * if near_ceiling {
+                        NEAR_CEILING_WINDOWS
+                    } else {
+                        1.0
+                    };
                 if f64::from(state.successes_since_growth) >= window {
                     state.successes_since_growth = 0;
                     state.limit = (state.limit + 1.0).min(max);
@@ -242,7 +250,10 @@ mod tests {
     #[tokio::test]
     async fn retry_after_pauses_new_calls() {
         let limiter = AdaptiveLimiter::new(8);
-        limiter.acquire().await.rate_limited(Some(Duration::from_millis(150)));
+        limiter
+            .acquire()
+            .await
+            .rate_limited(Some(Duration::from_millis(150)));
         let start = std::time::Instant::now();
         let _p = limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_millis(120));

@@ -14,10 +14,22 @@ use crate::judge_spec::{Interpretation, JudgeSpec};
 /// Template files by name (the file stem, version included).
 const TEMPLATES: [(&str, &str); 7] = [
     ("system.v1", include_str!("../templates/system.v1.j2")),
-    ("hallucination.v1", include_str!("../templates/hallucination.v1.j2")),
-    ("answer_relevance.v1", include_str!("../templates/answer_relevance.v1.j2")),
-    ("context_relevance.v1", include_str!("../templates/context_relevance.v1.j2")),
-    ("correctness.v1", include_str!("../templates/correctness.v1.j2")),
+    (
+        "hallucination.v1",
+        include_str!("../templates/hallucination.v1.j2"),
+    ),
+    (
+        "answer_relevance.v1",
+        include_str!("../templates/answer_relevance.v1.j2"),
+    ),
+    (
+        "context_relevance.v1",
+        include_str!("../templates/context_relevance.v1.j2"),
+    ),
+    (
+        "correctness.v1",
+        include_str!("../templates/correctness.v1.j2"),
+    ),
     ("toxicity.v1", include_str!("../templates/toxicity.v1.j2")),
     ("rubric.v1", include_str!("../templates/rubric.v1.j2")),
 ];
@@ -64,7 +76,6 @@ impl PromptRenderer {
     pub fn new() -> Result<Self, PromptError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).map_err(|e| PromptError {
                 template: name.to_owned(),
@@ -75,7 +86,13 @@ impl PromptRenderer {
     }
 
     /// Renders the prompt of `spec` for `sample`, with `nonce` in every delimiter.
-    pub fn render(&self, spec: &JudgeSpec, sample: &TrafficSample, nonce: &str, structured: bool) -> Result<RenderedPrompt, PromptError> {
+    pub fn render(
+        &self,
+        spec: &JudgeSpec,
+        sample: &TrafficSample,
+        nonce: &str,
+        structured: bool,
+    ) -> Result<RenderedPrompt, PromptError> {
         let fail = |template: &str, e: minijinja::Error| PromptError {
             template: template.to_owned(),
             message: e.to_string(),

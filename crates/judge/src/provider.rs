@@ -57,8 +57,16 @@ pub struct CallReport {
 }
 
 enum Attempt {
-    Done { reply: JudgeReply, prompt_tokens: u64, completion_tokens: u64 },
-    Retry { cause: String, retry_after: Option<Duration>, rate_limited: bool },
+    Done {
+        reply: JudgeReply,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    Retry {
+        cause: String,
+        retry_after: Option<Duration>,
+        rate_limited: bool,
+    },
     Fatal(String),
     Failed(String),
 }
@@ -74,7 +82,9 @@ pub struct JudgeProvider {
 
 impl std::fmt::Debug for JudgeProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JudgeProvider").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("JudgeProvider")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,7 +104,10 @@ impl JudgeProvider {
                 provider: config.name.clone(),
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
-        let per_minute = |n: Option<u32>| n.and_then(NonZeroU32::new).map(|n| RateLimiter::direct(Quota::per_minute(n)));
+        let per_minute = |n: Option<u32>| {
+            n.and_then(NonZeroU32::new)
+                .map(|n| RateLimiter::direct(Quota::per_minute(n)))
+        };
         Ok(Self {
             limiter: AdaptiveLimiter::new(config.max_concurrency),
             requests_per_minute: per_minute(config.requests_per_minute),
@@ -184,8 +197,13 @@ impl JudgeProvider {
     /// Makes one judge call, retrying what is worth retrying.
     pub async fn call(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
         let body = self.body(prompt, schema);
-        let estimated_tokens = ((prompt.system.len() + prompt.user.len()) / 4) as u32 + MAX_OUTPUT_TOKENS;
-        let max_attempts = self.config.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1);
+        let estimated_tokens =
+            ((prompt.system.len() + prompt.user.len()) / 4) as u32 + MAX_OUTPUT_TOKENS;
+        let max_attempts = self
+            .config
+            .max_attempts
+            .unwrap_or(DEFAULT_MAX_ATTEMPTS)
+            .max(1);
         let mut report = CallReport {
             result: Err(CallError::Failed("no attempt was made".into())),
             requests: 0,
@@ -197,14 +215,19 @@ impl JudgeProvider {
                 limiter.until_ready().await;
             }
             if let Some((limiter, capacity)) = &self.tokens_per_minute {
-                let n = NonZeroU32::new(estimated_tokens.clamp(1, *capacity)).unwrap_or(NonZeroU32::MIN);
+                let n = NonZeroU32::new(estimated_tokens.clamp(1, *capacity))
+                    .unwrap_or(NonZeroU32::MIN);
                 let _ = limiter.until_n_ready(n).await;
             }
             let permit = self.limiter.acquire().await;
             report.requests += 1;
             let outcome = self.attempt(&body).await;
             let wait = match outcome {
-                Attempt::Done { reply, prompt_tokens, completion_tokens } => {
+                Attempt::Done {
+                    reply,
+                    prompt_tokens,
+                    completion_tokens,
+                } => {
                     permit.success();
                     report.prompt_tokens += prompt_tokens;
                     report.completion_tokens += completion_tokens;
@@ -219,13 +242,19 @@ impl JudgeProvider {
                     report.result = Err(CallError::Failed(cause));
                     return report;
                 }
-                Attempt::Retry { cause, retry_after, rate_limited } => {
+                Attempt::Retry {
+                    cause,
+                    retry_after,
+                    rate_limited,
+                } => {
                     if rate_limited {
                         permit.rate_limited(retry_after);
                     }
                     drop(permit);
                     tracing::debug!(provider = %self.config.name, attempt, %cause, "judge call will be retried");
-                    report.result = Err(CallError::Failed(format!("{cause} (after {attempt} attempts)")));
+                    report.result = Err(CallError::Failed(format!(
+                        "{cause} (after {attempt} attempts)"
+                    )));
                     retry_after.map_or_else(|| backoff(attempt), |after| after + jitter(after / 10))
                 }
             };
@@ -257,7 +286,10 @@ impl JudgeProvider {
         let (status, headers, text) = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {
                 return Attempt::Retry {
-                    cause: format!("the provider did not answer within {} s", self.config.timeout_secs),
+                    cause: format!(
+                        "the provider did not answer within {} s",
+                        self.config.timeout_secs
+                    ),
                     retry_after: None,
                     rate_limited: false,
                 };
@@ -269,7 +301,9 @@ impl JudgeProvider {
                     rate_limited: false,
                 };
             }
-            Ok(Err(e)) => return Attempt::Failed(format!("request to the provider failed: {}", describe(&e))),
+            Ok(Err(e)) => {
+                return Attempt::Failed(format!("request to the provider failed: {}", describe(&e)));
+            }
             Ok(Ok(parts)) => parts,
         };
         if status.is_success() {
@@ -293,18 +327,23 @@ impl JudgeProvider {
                 retry_after: retry_after(&headers),
                 rate_limited: true,
             },
-            s if s == StatusCode::REQUEST_TIMEOUT || s.as_u16() == 425 || s.is_server_error() => Attempt::Retry {
-                cause,
-                retry_after: retry_after(&headers),
-                rate_limited: false,
-            },
+            s if s == StatusCode::REQUEST_TIMEOUT || s.as_u16() == 425 || s.is_server_error() => {
+                Attempt::Retry {
+                    cause,
+                    retry_after: retry_after(&headers),
+                    rate_limited: false,
+                }
+            }
             _ => Attempt::Failed(cause),
         }
     }
 
     fn read_success(&self, text: &str) -> Attempt {
         let unreadable = |reason: &str| Attempt::Done {
-            reply: JudgeReply::Unreadable { raw: truncate_raw(text), reason: reason.to_owned() },
+            reply: JudgeReply::Unreadable {
+                raw: truncate_raw(text),
+                reason: reason.to_owned(),
+            },
             prompt_tokens: 0,
             completion_tokens: 0,
         };
@@ -319,17 +358,29 @@ impl JudgeProvider {
                     .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
                 let message = parsed.choices.into_iter().next().and_then(|c| c.message);
                 let reply = match message {
-                    Some(m) if m.refusal.as_deref().is_some_and(|r| !r.is_empty()) => JudgeReply::Unreadable {
-                        raw: truncate_raw(m.refusal.as_deref().unwrap_or_default()),
-                        reason: "the judge refused to answer".into(),
-                    },
+                    Some(m) if m.refusal.as_deref().is_some_and(|r| !r.is_empty()) => {
+                        JudgeReply::Unreadable {
+                            raw: truncate_raw(m.refusal.as_deref().unwrap_or_default()),
+                            reason: "the judge refused to answer".into(),
+                        }
+                    }
                     Some(m) => match openai_content_text(&m.content) {
                         Some(content) => JudgeReply::Text(content),
-                        None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the completion has no text".into() },
+                        None => JudgeReply::Unreadable {
+                            raw: truncate_raw(text),
+                            reason: "the completion has no text".into(),
+                        },
                     },
-                    None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the completion has no choices".into() },
+                    None => JudgeReply::Unreadable {
+                        raw: truncate_raw(text),
+                        reason: "the completion has no choices".into(),
+                    },
                 };
-                Attempt::Done { reply, prompt_tokens, completion_tokens }
+                Attempt::Done {
+                    reply,
+                    prompt_tokens,
+                    completion_tokens,
+                }
             }
             ProviderKind::Anthropic => {
                 let Ok(parsed) = serde_json::from_str::<AnthropicResponse>(text) else {
@@ -344,13 +395,27 @@ impl JudgeProvider {
                     .iter()
                     .find(|b| b.kind == "tool_use" && b.name.as_deref() == Some("verdict"))
                     .and_then(|b| b.input.clone());
-                let texts: Vec<&str> = parsed.content.iter().filter_map(|b| b.text.as_deref()).collect();
+                let texts: Vec<&str> = parsed
+                    .content
+                    .iter()
+                    .filter_map(|b| b.text.as_deref())
+                    .collect();
                 let reply = match tool_input {
-                    Some(verdict) => JudgeReply::Structured { raw: verdict.to_string(), verdict },
+                    Some(verdict) => JudgeReply::Structured {
+                        raw: verdict.to_string(),
+                        verdict,
+                    },
                     None if !texts.is_empty() => JudgeReply::Text(texts.join("")),
-                    None => JudgeReply::Unreadable { raw: truncate_raw(text), reason: "the message has neither a verdict tool call nor text".into() },
+                    None => JudgeReply::Unreadable {
+                        raw: truncate_raw(text),
+                        reason: "the message has neither a verdict tool call nor text".into(),
+                    },
                 };
-                Attempt::Done { reply, prompt_tokens, completion_tokens }
+                Attempt::Done {
+                    reply,
+                    prompt_tokens,
+                    completion_tokens,
+                }
             }
         }
     }
@@ -375,15 +440,21 @@ fn describe(error: &reqwest::Error) -> String {
 /// `retry-after-ms` (milliseconds, sent by OpenAI-style servers), else
 /// `Retry-After` as seconds or an HTTP date. Capped.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let parsed = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         Some(ms / 1000.0)
     } else {
         header("retry-after").and_then(|value| {
             value.parse::<f64>().ok().or_else(|| {
-                chrono::DateTime::parse_from_rfc2822(value)
-                    .ok()
-                    .map(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0)
+                chrono::DateTime::parse_from_rfc2822(value).ok().map(|at| {
+                    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64
+                        / 1000.0
+                })
             })
         })
     };
@@ -401,7 +472,8 @@ fn backoff(attempt: u32) -> Duration {
 
 /// A random duration in `[0, max)`.
 fn jitter(max: Duration) -> Duration {
-    let random = (uuid::Uuid::new_v4().as_u128() & u128::from(u32::MAX)) as f64 / f64::from(u32::MAX);
+    let random =
+        (uuid::Uuid::new_v4().as_u128() & u128::from(u32::MAX)) as f64 / f64::from(u32::MAX);
     max.mul_f64(random.clamp(0.0, 1.0))
 }
 
@@ -421,7 +493,10 @@ mod tests {
         let at = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         h.insert("retry-after", HeaderValue::from_str(&at).unwrap());
         let got = retry_after(&h).unwrap();
-        assert!(got > Duration::from_secs(25) && got <= Duration::from_secs(30), "{got:?}");
+        assert!(
+            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
     }

@@ -69,7 +69,10 @@ fn labelled_lines(text: &str) -> Option<Map<String, Value>> {
     let mut map = Map::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let cleaned = line.trim().trim_start_matches(['*', '#', '-', ' ']).replace("**", "");
+        let cleaned = line
+            .trim()
+            .trim_start_matches(['*', '#', '-', ' '])
+            .replace("**", "");
         let Some((key, value)) = cleaned.split_once(':') else {
             continue;
         };
@@ -77,11 +80,15 @@ fn labelled_lines(text: &str) -> Option<Map<String, Value>> {
         let value = value.trim();
         match key.as_str() {
             "label" | "verdict" if !map.contains_key("label") => {
-                let label = value.trim_matches(['"', '\'', '`', '.', ' ']).to_ascii_lowercase();
+                let label = value
+                    .trim_matches(['"', '\'', '`', '.', ' '])
+                    .to_ascii_lowercase();
                 map.insert("label".into(), Value::String(label));
             }
             "score" if !map.contains_key("score") => {
-                let number = value.trim_matches(['"', '\'', '`', ' ']).trim_end_matches('.');
+                let number = value
+                    .trim_matches(['"', '\'', '`', ' '])
+                    .trim_end_matches('.');
                 let parsed = number.parse::<f64>().ok().filter(|x| x.is_finite());
                 map.insert(
                     "score".into(),
@@ -96,7 +103,10 @@ fn labelled_lines(text: &str) -> Option<Map<String, Value>> {
                     reasoning.push('\n');
                     reasoning.push_str(more);
                 }
-                map.insert("reasoning".into(), Value::String(reasoning.trim().to_owned()));
+                map.insert(
+                    "reasoning".into(),
+                    Value::String(reasoning.trim().to_owned()),
+                );
             }
             _ => {}
         }
@@ -110,12 +120,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn label_of(raw: &str) -> Option<String> {
-        parse_reply(raw)?.fields().get("label")?.as_str().map(str::to_owned)
+        parse_reply(raw)?
+            .fields()
+            .get("label")?
+            .as_str()
+            .map(str::to_owned)
     }
 
     #[test]
     fn bare_fenced_and_embedded_json() {
-        assert_eq!(label_of(r#"{"label":"factual"}"#).as_deref(), Some("factual"));
+        assert_eq!(
+            label_of(r#"{"label":"factual"}"#).as_deref(),
+            Some("factual")
+        );
         assert_eq!(
             label_of("Sure! Here it is:\n```json\n{\"label\": \"toxic\", \"reasoning\": \"x\"}\n```\nThanks").as_deref(),
             Some("toxic")
@@ -128,7 +145,9 @@ mod tests {
 
     #[test]
     fn plain_text_lines() {
-        let parsed = parse_reply("**LABEL:** Relevant\nSCORE: 4\nREASONING: it answers\nthe question").unwrap();
+        let parsed =
+            parse_reply("**LABEL:** Relevant\nSCORE: 4\nREASONING: it answers\nthe question")
+                .unwrap();
         assert!(matches!(parsed, ParsedReply::Lines(_)));
         let f = parsed.fields();
         assert_eq!(f["label"], "relevant");

@@ -34,7 +34,11 @@ pub(crate) fn quantile_linear_sorted(s: &[f64], q: f64) -> f64 {
     let idx = i as usize;
     let (a, b) = (s[idx], s[idx + 1]);
     let d = b - a;
-    if g < 0.5 { a + d * g } else { b - d * (1.0 - g) }
+    if g < 0.5 {
+        a + d * g
+    } else {
+        b - d * (1.0 - g)
+    }
 }
 
 /// Decile cut points of the baseline: `numpy.quantile(x, k/10)`, k = 1..9.
@@ -42,7 +46,9 @@ pub fn decile_cuts_sorted(xs: &[f64]) -> Vec<f64> {
     if xs.is_empty() {
         return vec![f64::NAN; BIN_COUNT - 1];
     }
-    (1..BIN_COUNT).map(|k| quantile_linear_sorted(xs, k as f64 / 10.0)).collect()
+    (1..BIN_COUNT)
+        .map(|k| quantile_linear_sorted(xs, k as f64 / 10.0))
+        .collect()
 }
 
 /// Counts per right-closed bin: bin(v) = #{k : cuts_k < v}.
@@ -57,7 +63,13 @@ pub fn bin_counts(cuts: &[f64], values: &[f64]) -> Vec<u64> {
 fn proportions(counts: &[u64], n: usize) -> Vec<f64> {
     counts
         .iter()
-        .map(|&c| if c == 0 { PSI_EPSILON } else { c as f64 / n as f64 })
+        .map(|&c| {
+            if c == 0 {
+                PSI_EPSILON
+            } else {
+                c as f64 / n as f64
+            }
+        })
         .collect()
 }
 
@@ -71,16 +83,56 @@ pub fn psi(x_props: &[f64], y_props: &[f64]) -> f64 {
     pairwise_sum(&terms)
 }
 
+/// Places the order statistics at `ranks` (ascending, relative to `buf`)
+/// where a full sort would put them, by recursive selection: O(n log k)
+/// instead of sorting (NumPy's quantile partitions likewise).
+fn select_ranks(buf: &mut [f64], ranks: &[usize]) {
+    if ranks.is_empty() || buf.is_empty() {
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let r = ranks[mid];
+    buf.select_nth_unstable_by(r, f64::total_cmp);
+    let (left, right) = buf.split_at_mut(r);
+    select_ranks(left, &ranks[..mid]);
+    let upper: Vec<usize> = ranks[mid + 1..].iter().map(|&k| k - r - 1).collect();
+    select_ranks(&mut right[1..], &upper);
+}
+
+/// Decile cut points of an unsorted baseline (same values as sorting first).
+pub fn decile_cuts(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    if n == 0 {
+        return vec![f64::NAN; BIN_COUNT - 1];
+    }
+    let mut ranks: Vec<usize> = (1..BIN_COUNT)
+        .flat_map(|k| {
+            let i = ((n - 1) as f64 * (k as f64 / 10.0)).floor() as usize;
+            [i.min(n - 1), (i + 1).min(n - 1)]
+        })
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut buf = x.to_vec();
+    select_ranks(&mut buf, &ranks);
+    // Only the selected ranks of `buf` hold sorted-order values, and those are
+    // exactly the ones the quantile formula reads.
+    (1..BIN_COUNT)
+        .map(|k| quantile_linear_sorted(&buf, k as f64 / 10.0))
+        .collect()
+}
+
 /// Binning of baseline `x` and current `y` with PSI and JS distance.
 pub fn binned(x: &[f64], y: &[f64]) -> Binned {
-    let mut xs = x.to_vec();
-    xs.sort_unstable_by(f64::total_cmp);
-    binned_with_sorted_baseline(&xs, y)
+    binned_with_cuts(decile_cuts(x), x, y)
 }
 
 /// As [`binned`] when the baseline is already sorted ascending.
 pub fn binned_with_sorted_baseline(xs: &[f64], y: &[f64]) -> Binned {
-    let cuts = decile_cuts_sorted(xs);
+    binned_with_cuts(decile_cuts_sorted(xs), xs, y)
+}
+
+fn binned_with_cuts(cuts: Vec<f64>, xs: &[f64], y: &[f64]) -> Binned {
     let x_counts = bin_counts(&cuts, xs);
     let y_counts = bin_counts(&cuts, y);
     let x_props = proportions(&x_counts, xs.len());
@@ -89,7 +141,15 @@ pub fn binned_with_sorted_baseline(xs: &[f64], y: &[f64]) -> Binned {
     let xc: Vec<f64> = x_counts.iter().map(|&c| c as f64).collect();
     let yc: Vec<f64> = y_counts.iter().map(|&c| c as f64).collect();
     let js_distance = jensen_shannon(&xc, &yc);
-    Binned { cuts, x_counts, y_counts, x_props, y_props, psi, js_distance }
+    Binned {
+        cuts,
+        x_counts,
+        y_counts,
+        x_props,
+        y_props,
+        psi,
+        js_distance,
+    }
 }
 
 /// a ln(a/b) for a > 0, 0 for a = 0 (`scipy.special.rel_entr`).

@@ -41,20 +41,39 @@ pub fn chi2_contingency(table: &[Vec<u64>]) -> Result<Chi2Contingency, StatsErro
         return Err(StatsError::BadShape);
     }
     let k = table[0].len();
-    let row_sums: Vec<u128> = table.iter().map(|r| r.iter().map(|&c| u128::from(c)).sum()).collect();
-    let col_sums: Vec<u128> = (0..k).map(|j| u128::from(table[0][j]) + u128::from(table[1][j])).collect();
+    let row_sums: Vec<u128> = table
+        .iter()
+        .map(|r| r.iter().map(|&c| u128::from(c)).sum())
+        .collect();
+    let col_sums: Vec<u128> = (0..k)
+        .map(|j| u128::from(table[0][j]) + u128::from(table[1][j]))
+        .collect();
     let total: u128 = row_sums.iter().sum();
     // SciPy forms the integer product of the margins, then divides by N.
     let expected_freq: Vec<Vec<f64>> = row_sums
         .iter()
-        .map(|&r| col_sums.iter().map(|&c| (r * c) as f64 / total as f64).collect())
+        .map(|&r| {
+            col_sums
+                .iter()
+                .map(|&c| (r * c) as f64 / total as f64)
+                .collect()
+        })
         .collect();
-    if expected_freq.iter().flatten().any(|&e| e == 0.0 || e.is_nan()) {
+    if expected_freq
+        .iter()
+        .flatten()
+        .any(|&e| e == 0.0 || e.is_nan())
+    {
         return Err(StatsError::ZeroExpectedFrequency);
     }
     let dof = (k - 1) as u64;
     if dof == 0 {
-        return Ok(Chi2Contingency { statistic: 0.0, dof, p_value: 1.0, expected_freq });
+        return Ok(Chi2Contingency {
+            statistic: 0.0,
+            dof,
+            p_value: 1.0,
+            expected_freq,
+        });
     }
     let terms: Vec<f64> = table
         .iter()
@@ -68,5 +87,10 @@ pub fn chi2_contingency(table: &[Vec<u64>]) -> Result<Chi2Contingency, StatsErro
         .collect();
     let statistic = pairwise_sum(&terms);
     let p_value = chi2_sf(statistic, dof as f64);
-    Ok(Chi2Contingency { statistic, dof, p_value, expected_freq })
+    Ok(Chi2Contingency {
+        statistic,
+        dof,
+        p_value,
+        expected_freq,
+    })
 }

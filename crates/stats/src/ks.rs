@@ -98,9 +98,17 @@ pub fn ks_statistic_sorted(xs: &[f64], ys: &[f64]) -> KsStatistic {
     let min_s = (-min_diff).clamp(0.0, 1.0);
     let max_s = max_diff;
     if min_s > max_s {
-        KsStatistic { d: min_s, sign: -1, location: min_loc }
+        KsStatistic {
+            d: min_s,
+            sign: -1,
+            location: min_loc,
+        }
     } else {
-        KsStatistic { d: max_s, sign: 1, location: max_loc }
+        KsStatistic {
+            d: max_s,
+            sign: 1,
+            location: max_loc,
+        }
     }
 }
 
@@ -156,7 +164,11 @@ fn prob_outside_square(n: u64, h: u64) -> f64 {
 /// n1 != n2: proportion of lattice paths leaving |i/m - j/n| < h/L, computed
 /// column by column as 1 - p directly (SciPy's `_compute_outer_prob_inside_method`).
 fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> Option<f64> {
-    let (m, n) = if m < n { (n as i64, m as i64) } else { (m as i64, n as i64) };
+    let (m, n) = if m < n {
+        (n as i64, m as i64)
+    } else {
+        (m as i64, n as i64)
+    };
     let (g, h) = (g as i64, h as i64);
     let mg = m / g;
     let ng = n / g;
@@ -220,7 +232,11 @@ pub fn ks_2samp(x: &[f64], y: &[f64], method: KsMethod) -> KsResult {
             p_value: f64::NAN,
             statistic_sign: 1,
             statistic_location: f64::NAN,
-            method: if method == KsMethod::Exact { KsMethod::Exact } else { KsMethod::Asymp },
+            method: if method == KsMethod::Exact {
+                KsMethod::Exact
+            } else {
+                KsMethod::Asymp
+            },
         };
     }
     let mut xs = x.to_vec();

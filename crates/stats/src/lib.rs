@@ -14,6 +14,7 @@ pub mod binned;
 pub mod contingency;
 pub mod fdr;
 pub mod kolmogorov;
+mod kolmogorov_cdf;
 pub mod ks;
 pub mod mann_whitney;
 pub mod mmd;

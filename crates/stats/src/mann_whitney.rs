@@ -72,5 +72,11 @@ pub fn mann_whitney_u_sorted(xs: &[f64], ys: &[f64]) -> MannWhitney {
     let s = (prod / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)))).sqrt();
     let z = (u - mu - 0.5) / s;
     let p_value = (2.0 * norm_sf(z)).clamp(0.0, 1.0);
-    MannWhitney { u1, u2, tie_term, z, p_value }
+    MannWhitney {
+        u1,
+        u2,
+        tie_term,
+        z,
+        p_value,
+    }
 }

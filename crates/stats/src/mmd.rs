@@ -149,7 +149,10 @@ pub fn mmd_rbf(x: &[Vec<f64>], y: &[Vec<f64>]) -> MmdRbf {
         return undefined(0.0);
     };
     let gamma = 1.0 / (2.0 * median);
-    kernel.values.iter_mut().for_each(|v| *v = (-gamma * *v).exp());
+    kernel
+        .values
+        .iter_mut()
+        .for_each(|v| *v = (-gamma * *v).exp());
     let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
     for i in 0..n + m {
         let row = kernel.row(i);
@@ -186,7 +189,14 @@ fn mmd2_for_labels(sxx: f64, syy: f64, total: f64, n: f64, m: f64) -> f64 {
 }
 
 /// MMD² of a batch of labellings, one pass over the kernel rows.
-fn batch_mmd2(kernel: &PackedUpper, row_totals: &[f64], total: f64, labels: &[Vec<f64>], n: f64, m: f64) -> Vec<f64> {
+fn batch_mmd2(
+    kernel: &PackedUpper,
+    row_totals: &[f64],
+    total: f64,
+    labels: &[Vec<f64>],
+    n: f64,
+    m: f64,
+) -> Vec<f64> {
     let mut sxx = vec![0.0; labels.len()];
     let mut syy = vec![0.0; labels.len()];
     for i in 0..kernel.n {
@@ -200,7 +210,10 @@ fn batch_mmd2(kernel: &PackedUpper, row_totals: &[f64], total: f64, labels: &[Ve
             }
         }
     }
-    sxx.iter().zip(&syy).map(|(&a, &b)| mmd2_for_labels(a, b, total, n, m)).collect()
+    sxx.iter()
+        .zip(&syy)
+        .map(|(&a, &b)| mmd2_for_labels(a, b, total, n, m))
+        .collect()
 }
 
 /// Permutation p-value of MMD² (bandwidth fixed from the pooled sample), seeded.
@@ -208,26 +221,49 @@ fn batch_mmd2(kernel: &PackedUpper, row_totals: &[f64], total: f64, labels: &[Ve
 /// p = (1 + #{permuted MMD² >= observed}) / (1 + permutations). Empty or
 /// ragged inputs give NaN; a pooled sample of identical points gives
 /// MMD² = 0 and p = 1.
-pub fn mmd_permutation_test(x: &[Vec<f64>], y: &[Vec<f64>], permutations: u32, seed: u64) -> MmdPermutation {
+pub fn mmd_permutation_test(
+    x: &[Vec<f64>],
+    y: &[Vec<f64>],
+    permutations: u32,
+    seed: u64,
+) -> MmdPermutation {
     let Some((flat, d)) = pooled(x, y) else {
-        return MmdPermutation { mmd2: f64::NAN, p_value: f64::NAN, permutations };
+        return MmdPermutation {
+            mmd2: f64::NAN,
+            p_value: f64::NAN,
+            permutations,
+        };
     };
     let (n, m) = (x.len(), y.len());
     let big_n = n + m;
     let mut kernel = pairwise_sq_distances(&flat, big_n, d);
     drop(flat);
     let Some(median) = median_positive(&kernel.values) else {
-        return MmdPermutation { mmd2: 0.0, p_value: 1.0, permutations };
+        return MmdPermutation {
+            mmd2: 0.0,
+            p_value: 1.0,
+            permutations,
+        };
     };
     let gamma = 1.0 / (2.0 * median);
-    kernel.values.iter_mut().for_each(|v| *v = (-gamma * *v).exp());
+    kernel
+        .values
+        .iter_mut()
+        .for_each(|v| *v = (-gamma * *v).exp());
     let row_totals: Vec<f64> = (0..big_n).map(|i| kernel.row(i).iter().sum()).collect();
     let total: f64 = row_totals.iter().sum();
     let (nf, mf) = (n as f64, m as f64);
 
     let mut identity = vec![0.0; big_n];
     identity[..n].iter_mut().for_each(|v| *v = 1.0);
-    let observed = batch_mmd2(&kernel, &row_totals, total, std::slice::from_ref(&identity), nf, mf)[0];
+    let observed = batch_mmd2(
+        &kernel,
+        &row_totals,
+        total,
+        std::slice::from_ref(&identity),
+        nf,
+        mf,
+    )[0];
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut at_least = 0u64;
@@ -249,5 +285,9 @@ pub fn mmd_permutation_test(x: &[Vec<f64>], y: &[Vec<f64>], permutations: u32, s
         remaining -= batch;
     }
     let p_value = (1 + at_least) as f64 / (1 + u64::from(permutations)) as f64;
-    MmdPermutation { mmd2: observed, p_value, permutations }
+    MmdPermutation {
+        mmd2: observed,
+        p_value,
+        permutations,
+    }
 }

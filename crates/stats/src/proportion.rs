@@ -23,8 +23,20 @@ pub fn two_proportion_z(x1: u64, n1: u64, x2: u64, n2: u64) -> TwoProportionZ {
     let p_pooled = (x1f + x2f) / (n1f + n2f);
     let se = (p_pooled * (1.0 - p_pooled) * (1.0 / n1f + 1.0 / n2f)).sqrt();
     let z = diff / se;
-    let p_value = if z.is_nan() { f64::NAN } else { (2.0 * norm_sf(z.abs())).clamp(0.0, 1.0) };
-    TwoProportionZ { p1, p2, diff, p_pooled, se, z, p_value }
+    let p_value = if z.is_nan() {
+        f64::NAN
+    } else {
+        (2.0 * norm_sf(z.abs())).clamp(0.0, 1.0)
+    };
+    TwoProportionZ {
+        p1,
+        p2,
+        diff,
+        p_pooled,
+        se,
+        z,
+        p_value,
+    }
 }
 
 /// Wilson score interval for `successes` out of `n` at the given confidence (e.g. 0.95).
@@ -47,7 +59,15 @@ pub fn wilson_interval(successes: u64, n: u64, confidence: f64) -> (f64, f64) {
     let center = (p + z2 / (2.0 * nf)) / denom;
     let half = z / denom * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
     // The exact bounds at p = 0 and p = 1 are 0 and 1; rounding could miss them.
-    let lower = if successes == 0 { 0.0 } else { (center - half).clamp(0.0, p) };
-    let upper = if successes >= n { 1.0 } else { (center + half).clamp(p, 1.0) };
+    let lower = if successes == 0 {
+        0.0
+    } else {
+        (center - half).clamp(0.0, p)
+    };
+    let upper = if successes >= n {
+        1.0
+    } else {
+        (center + half).clamp(p, 1.0)
+    };
     (lower, upper)
 }

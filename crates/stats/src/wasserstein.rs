@@ -35,7 +35,11 @@ pub fn wasserstein_distance_sorted(xs: &[f64], ys: &[f64]) -> f64 {
             let delta = v - prev;
             // When v > prev every value <= prev has been consumed, so i and j
             // are the ECDF counts at prev; a tie contributes exactly 0.
-            let term = if delta == 0.0 { 0.0 } else { (i as f64 / n1 - j as f64 / n2).abs() * delta };
+            let term = if delta == 0.0 {
+                0.0
+            } else {
+                (i as f64 / n1 - j as f64 / n2).abs() * delta
+            };
             terms.push(term);
         }
         if take_x {

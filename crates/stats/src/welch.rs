@@ -30,7 +30,11 @@ pub fn welch_t(x: &[f64], y: &[f64]) -> WelchT {
     }
     let statistic = (mx - my) / (a + b).sqrt();
     let p_value = student_t_two_sided(statistic, df);
-    WelchT { statistic, df, p_value }
+    WelchT {
+        statistic,
+        df,
+        p_value,
+    }
 }
 
 /// 2 * S(|t|; df) with S the Student-t survival function.

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use evalguard_domain::job::{AutoEvalRequest, BaselineInfo, Flag, JobError, JobStatus, Progress, ScorerSummary, Usage};
+use evalguard_domain::job::{
+    AutoEvalRequest, BaselineInfo, Flag, JobError, JobStatus, Progress, ScorerSummary, Usage,
+};
 use evalguard_domain::scoring::{CallUsage, SampleRole, ScoreOutcome};
 use evalguard_domain::{Job, JobId, OrgId, ProjectId, Role, TrafficSample};
 use serde::{Deserialize, Serialize};

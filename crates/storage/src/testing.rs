@@ -30,7 +30,8 @@ pub async fn fresh_sqlite() -> (Storage, tempfile::TempDir) {
 
 /// [`fresh_sqlite`] returning errors instead of panicking.
 pub async fn try_fresh_sqlite() -> Result<(Storage, tempfile::TempDir), StorageError> {
-    let dir = tempfile::tempdir().map_err(|e| StorageError::Corrupt(format!("cannot create a temporary directory: {e}")))?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| StorageError::Corrupt(format!("cannot create a temporary directory: {e}")))?;
     let storage = Storage::connect(&sqlite_url(&dir)).await?;
     Ok((storage, dir))
 }

@@ -35,9 +35,19 @@ pub trait ProjectStore: Send + Sync {
     async fn list_projects(&self, org: OrgId) -> Result<Vec<Project>>;
     async fn get_project(&self, org: OrgId, id: &ProjectId) -> Result<Option<Project>>;
     /// `false` when the project does not exist.
-    async fn update_project_settings(&self, org: OrgId, id: &ProjectId, settings: &ProjectSettings) -> Result<bool>;
+    async fn update_project_settings(
+        &self,
+        org: OrgId,
+        id: &ProjectId,
+        settings: &ProjectSettings,
+    ) -> Result<bool>;
     /// Creates or replaces the rubric of that name.
-    async fn put_rubric(&self, org: OrgId, project: &ProjectId, rubric: &RubricDefinition) -> Result<()>;
+    async fn put_rubric(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        rubric: &RubricDefinition,
+    ) -> Result<()>;
     async fn list_rubrics(&self, org: OrgId, project: &ProjectId) -> Result<Vec<RubricDefinition>>;
     async fn delete_rubric(&self, org: OrgId, project: &ProjectId, name: &str) -> Result<bool>;
 }
@@ -66,7 +76,12 @@ pub trait TrafficStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredSample>>;
     /// Per model, the traffic of a project's prompt (first/last seen, count).
-    async fn deployments(&self, org: OrgId, project: &ProjectId, prompt_id: &str) -> Result<Vec<Deployment>>;
+    async fn deployments(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        prompt_id: &str,
+    ) -> Result<Vec<Deployment>>;
     /// Samples by key, in the order of `keys` (keys not found are left out).
     async fn samples_by_key(&self, org: OrgId, keys: &[i64]) -> Result<Vec<StoredSample>>;
 }
@@ -93,10 +108,17 @@ pub trait JobStore: Send + Sync {
     /// Stores the plan once; a later call keeps the first plan and returns it.
     async fn save_plan(&self, id: JobId, plan: &JobPlan) -> Result<JobPlan>;
     async fn load_plan(&self, id: JobId) -> Result<Option<JobPlan>>;
-    async fn update_progress(&self, id: JobId, worker: &str, progress: Progress, usage: &Usage) -> Result<LeaseState>;
+    async fn update_progress(
+        &self,
+        id: JobId,
+        worker: &str,
+        progress: Progress,
+        usage: &Usage,
+    ) -> Result<LeaseState>;
     /// Makes the job terminal if `worker` holds its lease and it is not
     /// terminal yet; `false` otherwise (nothing written).
-    async fn finish_job(&self, id: JobId, worker: &str, completion: &JobCompletion) -> Result<bool>;
+    async fn finish_job(&self, id: JobId, worker: &str, completion: &JobCompletion)
+    -> Result<bool>;
     async fn queue_depth(&self) -> Result<QueueDepth>;
 }
 
@@ -108,7 +130,13 @@ pub trait ResultStore: Send + Sync {
     /// Every stored result of a job (both roles), in sample-key order.
     async fn job_results(&self, job: JobId) -> Result<Vec<StoredResult>>;
     /// A page of the current side's results, by sample key ascending, after `after`.
-    async fn list_results(&self, job: JobId, flagged_only: bool, after: Option<i64>, limit: u32) -> Result<Vec<StoredResult>>;
+    async fn list_results(
+        &self,
+        job: JobId,
+        flagged_only: bool,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>>;
 }
 
 #[async_trait]
@@ -120,14 +148,30 @@ pub trait JudgeCacheStore: Send + Sync {
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()>;
-    async fn list_endpoints(&self, org: OrgId, project: &ProjectId) -> Result<Vec<WebhookEndpoint>>;
+    async fn list_endpoints(&self, org: OrgId, project: &ProjectId)
+    -> Result<Vec<WebhookEndpoint>>;
     async fn delete_endpoint(&self, org: OrgId, id: Uuid) -> Result<bool>;
     /// Queues one delivery per endpoint of the project subscribed to the event.
-    async fn enqueue_event(&self, org: OrgId, project: &ProjectId, event_type: &str, payload: &serde_json::Value) -> Result<u64>;
+    async fn enqueue_event(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        event_type: &str,
+        payload: &serde_json::Value,
+    ) -> Result<u64>;
     /// Claims a pending delivery whose time has come, with its endpoint, for `lease`.
-    async fn claim_delivery(&self, now: DateTime<Utc>, lease: Duration) -> Result<Option<(WebhookDelivery, WebhookEndpoint)>>;
+    async fn claim_delivery(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<(WebhookDelivery, WebhookEndpoint)>>;
     async fn record_attempt(&self, delivery: Uuid, attempt: &DeliveryAttempt) -> Result<()>;
-    async fn list_deliveries(&self, org: OrgId, endpoint: Uuid, limit: u32) -> Result<Vec<WebhookDelivery>>;
+    async fn list_deliveries(
+        &self,
+        org: OrgId,
+        endpoint: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
 }
 
 #[async_trait]

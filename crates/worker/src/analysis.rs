@@ -1,16 +1,22 @@
 //! The job summary and flags, computed from every stored result once
-//! scoring is over. `analyse_job` is the one place that decides how; it
-//! delegates to the domain's flag analysis when that is available.
+//! scoring is over, by the domain's flag analysis.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use evalguard_domain::job::{Flag, OutcomeCounts, ScorerSummary, SideSummary, Thresholds};
-use evalguard_domain::scoring::{SampleRole, ScoreOutcome, Scorer};
-use evalguard_storage::StoredResult;
+use evalguard_domain::analysis::{
+    Analysis, AnalysisInput, FeatureSides, ResolvedThresholds, ScorerInput, SideScores,
+    TextFeatures, analyse,
+};
+use evalguard_domain::scoring::{SampleRole, ScoreKind, Scorer};
+use evalguard_domain::{OrgId, TrafficSample};
+use evalguard_storage::{Storage, StorageError, StoredResult};
 
-/// What the analysis looks at.
-pub(crate) struct AnalysisInput<'a> {
+/// Samples loaded at a time for the traffic features.
+const LOAD_CHUNK: usize = 1_000;
+
+/// What the worker knows when scoring is over.
+pub(crate) struct JobScores<'a> {
     pub scorers: &'a [Arc<dyn Scorer>],
     /// Scorers that did not run, with the reason.
     pub skipped: &'a BTreeMap<String, String>,
@@ -18,91 +24,95 @@ pub(crate) struct AnalysisInput<'a> {
     /// Whether the job has a baseline side at all.
     pub has_baseline: bool,
     pub repeats: u32,
-    /// The request's thresholds over the project's.
-    pub thresholds: &'a Thresholds,
+    pub thresholds: ResolvedThresholds,
+    /// Traffic features of both sides, when there is a baseline.
+    pub features: Option<FeatureSides>,
 }
 
-pub(crate) struct Analysis {
-    pub summary: BTreeMap<String, ScorerSummary>,
-    pub flags: Vec<Flag>,
+pub(crate) fn analyse_job(scores: &JobScores<'_>) -> Analysis {
+    analyse(&analysis_input(scores))
 }
 
-pub(crate) fn analyse_job(input: &AnalysisInput<'_>) -> Analysis {
-    Analysis {
-        summary: summarise(input),
-        flags: Vec::new(),
-    }
-}
-
-/// Per scorer: outcome counts and the mean of scored values on each side.
-pub(crate) fn summarise(input: &AnalysisInput<'_>) -> BTreeMap<String, ScorerSummary> {
-    let mut summary = BTreeMap::new();
-    for scorer in input.scorers {
+fn analysis_input(scores: &JobScores<'_>) -> AnalysisInput {
+    let mut inputs = Vec::new();
+    for scorer in scores.scorers {
         let name = scorer.name();
-        let mut outcomes = OutcomeCounts::default();
-        let (mut sum, mut n) = (0.0, 0u64);
-        let (mut base_sum, mut base_n) = (0.0, 0u64);
+        let mut current = SideScores::default();
+        let mut baseline = SideScores::default();
         let (mut agreed, mut with_agreement) = (0u64, 0u64);
-        for result in input.results {
+        for result in scores.results {
             let Some(outcome) = result.scores.get(name) else {
                 continue;
             };
             match result.role {
                 SampleRole::Current => {
-                    count(&mut outcomes, outcome);
-                    if let Some(v) = outcome.value() {
-                        sum += v;
-                        n += 1;
-                    }
+                    current.push(outcome);
                     if let Some(a) = result.agreement.get(name) {
                         with_agreement += 1;
                         agreed += u64::from(*a);
                     }
                 }
-                SampleRole::Baseline => {
-                    if let Some(v) = outcome.value() {
-                        base_sum += v;
-                        base_n += 1;
-                    }
-                }
+                SampleRole::Baseline => baseline.push(outcome),
             }
         }
-        let mean = |s: f64, k: u64| (k > 0).then(|| s / k as f64);
-        summary.insert(
-            name.to_owned(),
-            ScorerSummary {
-                n,
-                mean: mean(sum, n),
-                unit: scorer.kind().unit().map(str::to_owned),
-                outcomes,
-                baseline: input.has_baseline.then(|| SideSummary {
-                    n: base_n,
-                    mean: mean(base_sum, base_n),
-                }),
-                agreement: (input.repeats > 1 && with_agreement > 0).then(|| agreed as f64 / with_agreement as f64),
-                skipped: None,
-            },
-        );
+        inputs.push(ScorerInput {
+            name: name.to_owned(),
+            kind: scorer.kind(),
+            current,
+            baseline: scores.has_baseline.then_some(baseline),
+            agreement: (scores.repeats > 1 && with_agreement > 0)
+                .then(|| agreed as f64 / with_agreement as f64),
+            skipped: None,
+        });
     }
-    for (name, reason) in input.skipped {
-        summary.entry(name.clone()).or_insert_with(|| ScorerSummary {
-            n: 0,
-            mean: None,
-            unit: None,
-            outcomes: OutcomeCounts::default(),
+    for (name, reason) in scores.skipped {
+        if inputs.iter().any(|s| &s.name == name) {
+            continue;
+        }
+        inputs.push(ScorerInput {
+            name: name.clone(),
+            kind: ScoreKind::Score,
+            current: SideScores::default(),
             baseline: None,
             agreement: None,
             skipped: Some(reason.clone()),
         });
     }
-    summary
+    AnalysisInput {
+        scorers: inputs,
+        thresholds: scores.thresholds,
+        features: scores.features.clone(),
+    }
 }
 
-fn count(outcomes: &mut OutcomeCounts, outcome: &ScoreOutcome) {
-    match outcome {
-        ScoreOutcome::Scored { .. } => outcomes.scored += 1,
-        ScoreOutcome::NotApplicable { .. } => outcomes.not_applicable += 1,
-        ScoreOutcome::Unparsable { .. } => outcomes.unparsable += 1,
-        ScoreOutcome::Error { .. } => outcomes.error += 1,
+/// Input and output features of both sides' traffic, for drift.
+pub(crate) async fn load_features(
+    storage: &Storage,
+    org: OrgId,
+    current: &[i64],
+    baseline: &[i64],
+) -> Result<FeatureSides, StorageError> {
+    Ok(FeatureSides {
+        current: TextFeatures::from_samples(&load_samples(storage, org, current).await?),
+        baseline: TextFeatures::from_samples(&load_samples(storage, org, baseline).await?),
+    })
+}
+
+async fn load_samples(
+    storage: &Storage,
+    org: OrgId,
+    keys: &[i64],
+) -> Result<Vec<TrafficSample>, StorageError> {
+    let mut samples = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(LOAD_CHUNK) {
+        samples.extend(
+            storage
+                .traffic
+                .samples_by_key(org, chunk)
+                .await?
+                .into_iter()
+                .map(|s| s.sample),
+        );
     }
+    Ok(samples)
 }

@@ -19,10 +19,24 @@ pub(crate) struct LeaseWatch {
 }
 
 impl LeaseWatch {
-    pub fn start(jobs: Arc<dyn JobStore>, job: JobId, worker: String, lease: Duration, every: Duration) -> Self {
+    pub fn start(
+        jobs: Arc<dyn JobStore>,
+        job: JobId,
+        worker: String,
+        lease: Duration,
+        every: Duration,
+    ) -> Self {
         let ended = CancellationToken::new();
         let state = Arc::new(Mutex::new(None));
-        let task = tokio::spawn(heartbeat_loop(jobs, job, worker, lease, every, ended.clone(), state.clone()));
+        let task = tokio::spawn(heartbeat_loop(
+            jobs,
+            job,
+            worker,
+            lease,
+            every,
+            ended.clone(),
+            state.clone(),
+        ));
         Self { ended, state, task }
     }
 

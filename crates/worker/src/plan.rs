@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use evalguard_domain::OrgId;
 use evalguard_domain::job::{AutoEvalRequest, BaselineInfo, BaselineSpec, Target};
 use evalguard_domain::project::RubricDefinition;
 use evalguard_domain::scoring::{Scorer, ScorerAvailability, ScorerCatalog};
-use evalguard_domain::OrgId;
 use evalguard_storage::{JobPlan, Storage, StorageError, StoredSample};
 
 /// The plan of a job, or the reason it cannot have one.
 pub(crate) enum Planned {
-    Ready(JobPlan),
+    Ready(Box<JobPlan>),
     /// The target has no samples at all.
     NoSamples,
 }
@@ -28,16 +28,22 @@ pub(crate) async fn load_or_make_plan(
     request: &AutoEvalRequest,
 ) -> Result<Planned, StorageError> {
     if let Some(plan) = storage.jobs.load_plan(job).await? {
-        return Ok(Planned::Ready(plan));
+        return Ok(Planned::Ready(Box::new(plan)));
     }
     let target = &request.target;
-    let current = storage.traffic.recent_samples(org, target, request.sample_count, None).await?;
+    let current = storage
+        .traffic
+        .recent_samples(org, target, request.sample_count, None)
+        .await?;
     if current.is_empty() {
         return Ok(Planned::NoSamples);
     }
     let (baseline, baseline_info) = choose_baseline(storage, org, request, &current).await?;
     let names = scorer_names(storage, catalog, org, request).await?;
-    let rubrics = storage.projects.list_rubrics(org, &target.project_id).await?;
+    let rubrics = storage
+        .projects
+        .list_rubrics(org, &target.project_id)
+        .await?;
     let resolved = resolve_scorers(catalog, &names, &rubrics);
     let plan = JobPlan {
         current: current.iter().map(|s| s.key).collect(),
@@ -46,7 +52,9 @@ pub(crate) async fn load_or_make_plan(
         scorers: resolved.ready.iter().map(|s| s.name().to_owned()).collect(),
         skipped: resolved.skipped,
     };
-    Ok(Planned::Ready(storage.jobs.save_plan(job, &plan).await?))
+    Ok(Planned::Ready(Box::new(
+        storage.jobs.save_plan(job, &plan).await?,
+    )))
 }
 
 /// The request's scorers, else the project's, else the catalog's default set.
@@ -59,7 +67,10 @@ async fn scorer_names(
     if let Some(names) = &request.scorers {
         return Ok(names.clone());
     }
-    let project = storage.projects.get_project(org, &request.target.project_id).await?;
+    let project = storage
+        .projects
+        .get_project(org, &request.target.project_id)
+        .await?;
     Ok(project
         .and_then(|p| p.settings.scorers)
         .unwrap_or_else(|| catalog.default_set()))
@@ -128,7 +139,10 @@ pub(crate) async fn choose_baseline(
                 prompt_id: prompt_id.clone(),
                 project_id: target.project_id.clone(),
             };
-            let samples = storage.traffic.recent_samples(org, &other, limit, None).await?;
+            let samples = storage
+                .traffic
+                .recent_samples(org, &other, limit, None)
+                .await?;
             let info = BaselineInfo {
                 kind: "deployment".to_owned(),
                 model: Some(model.clone()),
@@ -143,7 +157,10 @@ pub(crate) async fn choose_baseline(
             return Ok((keys(&samples), info));
         }
         Some(BaselineSpec::Window { from, to }) => {
-            let samples = storage.traffic.samples_in_window(org, target, *from, *to, limit).await?;
+            let samples = storage
+                .traffic
+                .samples_in_window(org, target, *from, *to, limit)
+                .await?;
             let info = BaselineInfo {
                 kind: "window".to_owned(),
                 model: Some(target.model.clone()),
@@ -151,9 +168,9 @@ pub(crate) async fn choose_baseline(
                 from: Some(*from),
                 to: Some(*to),
                 n: samples.len() as u64,
-                reason: samples
-                    .is_empty()
-                    .then(|| "the requested baseline window has no samples of this target".to_owned()),
+                reason: samples.is_empty().then(|| {
+                    "the requested baseline window has no samples of this target".to_owned()
+                }),
             };
             return Ok((keys(&samples), info));
         }
@@ -166,7 +183,10 @@ pub(crate) async fn choose_baseline(
             prompt_id: target.prompt_id.clone(),
             project_id: target.project_id.clone(),
         };
-        let samples = storage.traffic.recent_samples(org, &other, limit, None).await?;
+        let samples = storage
+            .traffic
+            .recent_samples(org, &other, limit, None)
+            .await?;
         if !samples.is_empty() {
             let info = BaselineInfo {
                 kind: "deployment".to_owned(),
@@ -187,7 +207,12 @@ pub(crate) async fn choose_baseline(
     };
     let earlier = storage
         .traffic
-        .recent_samples(org, target, limit, Some((oldest.sample.timestamp, oldest.key)))
+        .recent_samples(
+            org,
+            target,
+            limit,
+            Some((oldest.sample.timestamp, oldest.key)),
+        )
         .await?;
     if earlier.is_empty() {
         return Ok((
@@ -233,6 +258,10 @@ async fn previous_deployment(
     Ok(deployments
         .into_iter()
         .filter(|d| d.model != target.model && d.first_seen < target_began)
-        .max_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.model.cmp(&b.model)))
+        .max_by(|a, b| {
+            a.first_seen
+                .cmp(&b.first_seen)
+                .then_with(|| a.model.cmp(&b.model))
+        })
         .map(|d| d.model))
 }

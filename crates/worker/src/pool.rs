@@ -32,7 +32,12 @@ pub fn spawn_job_workers(
     tokio::spawn(async move {
         let mut set = JoinSet::new();
         for index in 0..loops {
-            set.spawn(worker_loop(index, runner.clone(), wakeup.clone(), shutdown.clone()));
+            set.spawn(worker_loop(
+                index,
+                runner.clone(),
+                wakeup.clone(),
+                shutdown.clone(),
+            ));
         }
         while let Some(joined) = set.join_next().await {
             if let Err(error) = joined {
@@ -42,15 +47,29 @@ pub fn spawn_job_workers(
     })
 }
 
-async fn worker_loop(index: usize, runner: Arc<JobRunner>, wakeup: Arc<Notify>, shutdown: CancellationToken) {
+async fn worker_loop(
+    index: usize,
+    runner: Arc<JobRunner>,
+    wakeup: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
     let config = runner.config().clone();
     tracing::debug!(worker = %config.worker_id, index, "worker loop started");
     while !shutdown.is_cancelled() {
-        let claimed = tokio::select! {
-            () = shutdown.cancelled() => break,
-            claimed = runner_storage_claim(&runner) => claimed,
-        };
-        match claimed {
+        // Not raced against shutdown: a claim dropped half-way could hold a
+        // job for a whole lease without running it.
+        match runner_storage_claim(&runner).await {
+            Ok(Some(claimed)) if shutdown.is_cancelled() => {
+                if let Err(error) = runner
+                    .storage()
+                    .jobs
+                    .release_job(claimed.job.id, &config.worker_id)
+                    .await
+                {
+                    tracing::warn!(job = %claimed.job.id, %error, "could not release a job claimed during shutdown");
+                }
+                break;
+            }
             Ok(Some(claimed)) => {
                 tracing::info!(job = %claimed.job.id, attempt = claimed.attempt, "job claimed");
                 run_until_shutdown(&runner, claimed, &shutdown).await;
@@ -78,12 +97,20 @@ async fn runner_storage_claim(
     runner: &JobRunner,
 ) -> Result<Option<evalguard_storage::ClaimedJob>, evalguard_storage::StorageError> {
     let config = runner.config();
-    runner.storage().jobs.claim_job(&config.worker_id, config.lease).await
+    runner
+        .storage()
+        .jobs
+        .claim_job(&config.worker_id, config.lease)
+        .await
 }
 
 /// Runs a job; on shutdown gives it the grace period, then stops it (it
 /// stores what it has and releases its lease).
-async fn run_until_shutdown(runner: &JobRunner, claimed: evalguard_storage::ClaimedJob, shutdown: &CancellationToken) {
+async fn run_until_shutdown(
+    runner: &JobRunner,
+    claimed: evalguard_storage::ClaimedJob,
+    shutdown: &CancellationToken,
+) {
     let stop = CancellationToken::new();
     let run = runner.run(claimed, stop.clone());
     tokio::pin!(run);
@@ -91,7 +118,10 @@ async fn run_until_shutdown(runner: &JobRunner, claimed: evalguard_storage::Clai
         _ = &mut run => return,
         () = shutdown.cancelled() => {}
     }
-    if tokio::time::timeout(runner.config().shutdown_grace, &mut run).await.is_err() {
+    if tokio::time::timeout(runner.config().shutdown_grace, &mut run)
+        .await
+        .is_err()
+    {
         stop.cancel();
         run.await;
     }

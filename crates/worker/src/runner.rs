@@ -4,13 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use evalguard_domain::job::{JobError, Thresholds};
+use evalguard_domain::analysis::ResolvedThresholds;
+use evalguard_domain::job::JobError;
 use evalguard_domain::scoring::{SampleRole, ScoreOptions, ScorerCatalog};
 use evalguard_domain::{JobStatus, Progress, Usage};
 use evalguard_storage::{ClaimedJob, JobCompletion, LeaseState, Storage, StoredResult};
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis::{AnalysisInput, analyse_job};
+use crate::analysis::{JobScores, analyse_job, load_features};
 use crate::config::WorkerConfig;
 use crate::events::publish_job_events;
 use crate::lease::LeaseWatch;
@@ -21,7 +22,7 @@ use crate::session::{Interrupted, Session, Tally};
 
 /// Claims of one job after which it is failed rather than tried again: a job
 /// that keeps failing must not occupy workers for ever.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub const MAX_ATTEMPTS: u32 = 10;
 
 /// How one run of a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,8 @@ impl JobRunner {
                 metrics::counter!(JOBS_FINISHED, "status" => status.as_str()).increment(1);
                 metrics::histogram!(JOB_DURATION).record(started.elapsed().as_secs_f64());
                 tracing::info!(%job, status = status.as_str(), "job finished");
-                if let Err(error) = publish_job_events(&self.storage, claimed.job.org_id, job).await {
+                if let Err(error) = publish_job_events(&self.storage, claimed.job.org_id, job).await
+                {
                     tracing::warn!(%job, %error, "could not queue the job's webhook events");
                 }
                 RunOutcome::Finished(status)
@@ -92,7 +94,12 @@ impl JobRunner {
                 RunOutcome::LeaseEnded
             }
             Err(Interrupted::Shutdown) => {
-                if let Err(error) = self.storage.jobs.release_job(job, &self.config.worker_id).await {
+                if let Err(error) = self
+                    .storage
+                    .jobs
+                    .release_job(job, &self.config.worker_id)
+                    .await
+                {
                     tracing::warn!(%job, %error, "could not release the job; its lease will expire");
                 }
                 tracing::info!(%job, "job released for shutdown");
@@ -118,24 +125,33 @@ impl JobRunner {
             let message = format!(
                 "the job failed {MAX_ATTEMPTS} times in a row on internal errors; see the server logs"
             );
-            return self.finish_failed(claimed, lease, "internal_error", message).await;
+            return self
+                .finish_failed(claimed, lease, "internal_error", message)
+                .await;
         }
-        let plan = match load_or_make_plan(&self.storage, self.catalog.as_ref(), org, job, request).await? {
-            Planned::Ready(plan) => plan,
+        let plan = match load_or_make_plan(&self.storage, self.catalog.as_ref(), org, job, request)
+            .await?
+        {
+            Planned::Ready(plan) => *plan,
             Planned::NoSamples => {
                 let t = &request.target;
                 let message = format!(
                     "project {} has no traffic samples of model {:?} with prompt {:?}",
                     t.project_id, t.model, t.prompt_id
                 );
-                return self.finish_failed(claimed, lease, "no_samples", message).await;
+                return self
+                    .finish_failed(claimed, lease, "no_samples", message)
+                    .await;
             }
         };
         let project_id = &request.target.project_id;
         let rubrics = self.storage.projects.list_rubrics(org, project_id).await?;
         let mut resolved = resolve_scorers(self.catalog.as_ref(), &plan.scorers, &rubrics);
         for (name, reason) in &plan.skipped {
-            resolved.skipped.entry(name.clone()).or_insert_with(|| reason.clone());
+            resolved
+                .skipped
+                .entry(name.clone())
+                .or_insert_with(|| reason.clone());
         }
         let options = ScoreOptions {
             cache: request.cache,
@@ -146,11 +162,18 @@ impl JobRunner {
         // Resume: what is stored is never scored again.
         let existing = self.storage.results.job_results(job).await?;
         let tally = tally_of(&existing, plan.current.len());
-        let done: HashSet<(SampleRole, i64)> = existing.iter().map(|r| (r.role, r.sample_key)).collect();
+        let done: HashSet<(SampleRole, i64)> =
+            existing.iter().map(|r| (r.role, r.sample_key)).collect();
         drop(existing);
         let todo = interleave(
-            plan.current.iter().filter(|k| !done.contains(&(SampleRole::Current, **k))).copied(),
-            plan.baseline.iter().filter(|k| !done.contains(&(SampleRole::Baseline, **k))).copied(),
+            plan.current
+                .iter()
+                .filter(|k| !done.contains(&(SampleRole::Current, **k)))
+                .copied(),
+            plan.baseline
+                .iter()
+                .filter(|k| !done.contains(&(SampleRole::Baseline, **k)))
+                .copied(),
         );
         let session = Session::new(
             &self.storage,
@@ -169,23 +192,28 @@ impl JobRunner {
         let results = self.storage.results.job_results(job).await?;
         let tally = tally_of(&results, plan.current.len());
         let project = self.storage.projects.get_project(org, project_id).await?;
-        let thresholds = merge_thresholds(
-            project.map(|p| p.settings.thresholds).unwrap_or_default(),
-            request.thresholds.clone(),
-        );
-        let analysis = analyse_job(&AnalysisInput {
+        let project_thresholds = project.map(|p| p.settings.thresholds).unwrap_or_default();
+        let features = if plan.baseline.is_empty() {
+            None
+        } else {
+            Some(load_features(&self.storage, org, &plan.current, &plan.baseline).await?)
+        };
+        let analysis = analyse_job(&JobScores {
             scorers: &resolved.ready,
             skipped: &resolved.skipped,
             results: &results,
             has_baseline: !plan.baseline.is_empty(),
             repeats: request.repeats,
-            thresholds: &thresholds,
+            thresholds: ResolvedThresholds::from(request.thresholds.as_ref(), &project_thresholds),
+            features,
         });
         let completion = JobCompletion {
             status: JobStatus::Succeeded,
             progress: tally.progress(),
             partial: scored.budget_exhausted,
-            stop_reason: scored.budget_exhausted.then(|| "budget_exhausted".to_owned()),
+            stop_reason: scored
+                .budget_exhausted
+                .then(|| "budget_exhausted".to_owned()),
             summary: analysis.summary,
             flags: analysis.flags,
             usage: tally.job_usage(request.max_cost_usd.is_some()),
@@ -226,7 +254,9 @@ impl JobRunner {
         completion: &JobCompletion,
     ) -> Result<JobStatus, Interrupted> {
         if lease.ended().is_cancelled() {
-            return Err(Interrupted::LeaseEnded(lease.end_state().unwrap_or(LeaseState::Lost)));
+            return Err(Interrupted::LeaseEnded(
+                lease.end_state().unwrap_or(LeaseState::Lost),
+            ));
         }
         let finished = self
             .storage
@@ -268,20 +298,6 @@ fn interleave(
     out
 }
 
-/// The request's thresholds where set, else the project's.
-fn merge_thresholds(project: Thresholds, request: Option<Thresholds>) -> Thresholds {
-    let Some(request) = request else {
-        return project;
-    };
-    Thresholds {
-        alpha: request.alpha.or(project.alpha),
-        min_effect: request.min_effect.or(project.min_effect),
-        hallucination_rate: request.hallucination_rate.or(project.hallucination_rate),
-        drift_fdr: request.drift_fdr.or(project.drift_fdr),
-        drift_distance: request.drift_distance.or(project.drift_distance),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,21 +314,5 @@ mod tests {
                 (SampleRole::Current, 3)
             ]
         );
-    }
-
-    #[test]
-    fn request_thresholds_override_the_projects() {
-        let project = Thresholds {
-            alpha: Some(0.01),
-            min_effect: Some(0.2),
-            ..Thresholds::default()
-        };
-        let request = Thresholds {
-            alpha: Some(0.1),
-            ..Thresholds::default()
-        };
-        let merged = merge_thresholds(project, Some(request));
-        assert_eq!(merged.alpha, Some(0.1));
-        assert_eq!(merged.min_effect, Some(0.2));
     }
 }

@@ -86,7 +86,12 @@ impl SampleScores {
 }
 
 /// Runs the deterministic scorers; they make no calls and are ready at once.
-pub(crate) async fn score_deterministic(set: &ScorerSet, role: SampleRole, key: i64, sample: &TrafficSample) -> SampleScores {
+pub(crate) async fn score_deterministic(
+    set: &ScorerSet,
+    role: SampleRole,
+    key: i64,
+    sample: &TrafficSample,
+) -> SampleScores {
     let mut scores = SampleScores::new(role, key, sample.id.clone());
     for scorer in &set.deterministic {
         let run = scorer.score(sample, set.options).await;
@@ -103,7 +108,8 @@ pub(crate) async fn score_judges(
     sample: TrafficSample,
     mut scores: SampleScores,
 ) -> SampleScores {
-    let runs = futures::future::join_all(judges.iter().map(|judge| judge.score(&sample, options))).await;
+    let runs =
+        futures::future::join_all(judges.iter().map(|judge| judge.score(&sample, options))).await;
     for (judge, run) in judges.iter().zip(runs) {
         scores.record(judge.as_ref(), run);
     }

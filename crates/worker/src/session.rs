@@ -90,13 +90,15 @@ pub(crate) struct Session<'a> {
     /// Cancelled when the run must stop for shutdown (after the grace period).
     pub stop: &'a CancellationToken,
     pub tally: Tally,
+    /// Samples judged in this run and what they cost, to pace a budgeted job.
+    judged: u64,
+    judged_cost: f64,
     pending: Vec<StoredResult>,
     last_flush: Instant,
 }
 
 /// How the scoring phase ended.
 pub(crate) struct Scored {
-    pub tally: Tally,
     pub budget_exhausted: bool,
 }
 
@@ -125,18 +127,42 @@ impl<'a> Session<'a> {
             lease,
             stop,
             tally,
+            judged: 0,
+            judged_cost: 0.0,
             pending: Vec::new(),
             last_flush: Instant::now(),
         }
     }
 
     fn budget_spent(&self) -> bool {
-        self.max_cost_usd.is_some_and(|max| self.tally.usage.cost_usd >= max)
+        self.max_cost_usd
+            .is_some_and(|max| self.tally.usage.cost_usd >= max)
+    }
+
+    /// Samples whose judges may be in flight: all of them without a budget;
+    /// with one, only as many as the remaining budget pays for at the cost
+    /// seen so far (one at a time until a cost has been seen), so that the
+    /// job stops close to its budget rather than 64 samples past it.
+    fn judge_slots(&self) -> usize {
+        let Some(max) = self.max_cost_usd else {
+            return JUDGE_SAMPLES_IN_FLIGHT;
+        };
+        if self.judged == 0 {
+            return 1;
+        }
+        let per_sample = self.judged_cost / self.judged as f64;
+        if per_sample <= 0.0 {
+            return JUDGE_SAMPLES_IN_FLIGHT;
+        }
+        let affordable = ((max - self.tally.usage.cost_usd) / per_sample).floor();
+        (affordable.max(1.0) as usize).min(JUDGE_SAMPLES_IN_FLIGHT)
     }
 
     fn check_stop(&self) -> Result<(), Interrupted> {
         if self.lease.ended().is_cancelled() {
-            return Err(Interrupted::LeaseEnded(self.lease.end_state().unwrap_or(LeaseState::Lost)));
+            return Err(Interrupted::LeaseEnded(
+                self.lease.end_state().unwrap_or(LeaseState::Lost),
+            ));
         }
         if self.stop.is_cancelled() {
             return Err(Interrupted::Shutdown);
@@ -150,10 +176,7 @@ impl<'a> Session<'a> {
         match outcome {
             Ok(budget_exhausted) => {
                 self.flush().await?;
-                Ok(Scored {
-                    tally: self.tally,
-                    budget_exhausted,
-                })
+                Ok(Scored { budget_exhausted })
             }
             Err(Interrupted::Shutdown) => {
                 // Finished samples are kept so the next worker need not redo them.
@@ -186,7 +209,7 @@ impl<'a> Session<'a> {
                     self.push(scores).await?;
                     continue;
                 }
-                while in_flight.len() >= JUDGE_SAMPLES_IN_FLIGHT {
+                while !in_flight.is_empty() && in_flight.len() >= self.judge_slots() {
                     self.wait_for_judges(&mut in_flight).await?;
                 }
                 if self.budget_spent() {
@@ -208,7 +231,10 @@ impl<'a> Session<'a> {
     }
 
     /// Waits for one sample's judges to finish, storing what is due meanwhile.
-    async fn wait_for_judges(&mut self, in_flight: &mut FuturesUnordered<JudgeFuture>) -> Result<(), Interrupted> {
+    async fn wait_for_judges(
+        &mut self,
+        in_flight: &mut FuturesUnordered<JudgeFuture>,
+    ) -> Result<(), Interrupted> {
         let flush_at = self.last_flush + self.result_flush;
         let has_pending = !self.pending.is_empty();
         let (lease, stop) = (self.lease, self.stop);
@@ -218,6 +244,8 @@ impl<'a> Session<'a> {
             () = stop.cancelled() => Err(Interrupted::Shutdown),
             done = in_flight.next() => {
                 if let Some(scores) = done {
+                    self.judged += 1;
+                    self.judged_cost += scores.usage.cost_usd;
                     self.push(scores).await?;
                 }
                 Ok(())
@@ -248,7 +276,10 @@ impl<'a> Session<'a> {
         if self.lease.ended().is_cancelled() {
             return self.check_stop();
         }
-        self.storage.results.save_results(self.job, &self.pending).await?;
+        self.storage
+            .results
+            .save_results(self.job, &self.pending)
+            .await?;
         for result in &self.pending {
             metrics::counter!(SAMPLES_SCORED, "role" => result.role.as_str()).increment(1);
         }

@@ -53,7 +53,9 @@ pub fn even_subsample<T: Clone>(items: &[T], max: usize) -> Vec<T> {
     if items.len() <= max {
         return items.to_vec();
     }
-    (0..max).map(|i| items[i * items.len() / max].clone()).collect()
+    (0..max)
+        .map(|i| items[i * items.len() / max].clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,2 +1,245 @@
-//! Flag analysis: turns scored results of the current and baseline samples
-//! into the job summary and its drift, regression and hallucination flags.
+//! Flag analysis: turns the scored results of a job's current and baseline
+//! samples into the job summary and its drift, regression and hallucination
+//! flags. Pure: the worker gathers the outcomes, this decides.
+//!
+//! Two Benjamini–Hochberg families per job: regression tests together with
+//! the hallucination-versus-baseline tests (at `alpha`), and drift tests (at
+//! `drift_fdr`), so that testing many scorers and features does not multiply
+//! false alarms.
+
+mod drift;
+mod embedding;
+mod hallucination;
+mod regression;
+mod summary;
+mod thresholds;
+mod wording;
+
+use std::collections::BTreeMap;
+
+pub use embedding::{EMBEDDING_DIM, even_subsample, hashed_trigram_embedding};
+pub use hallucination::{HALLUCINATED_LABEL, HALLUCINATION_SCORER};
+pub use summary::summarise;
+pub use thresholds::{
+    DEFAULT_ALPHA, DEFAULT_DRIFT_DISTANCE, DEFAULT_DRIFT_FDR, DEFAULT_HALLUCINATION_RATE,
+    DEFAULT_MIN_EFFECT, ResolvedThresholds,
+};
+
+use crate::job::{Evidence, Flag, OutcomeCounts, ScorerSummary};
+use crate::scorers::is_refusal;
+use crate::scoring::{ScoreKind, ScoreOutcome};
+use crate::traffic::TrafficSample;
+
+/// Fewest scored values on each side for a comparison test.
+pub const MIN_SAMPLES_PER_SIDE: usize = 5;
+/// Most inputs per side embedded for the MMD test (its cost is quadratic).
+pub const MAX_EMBEDDED_PER_SIDE: usize = 500;
+/// Permutations of the MMD test.
+pub const MMD_PERMUTATIONS: u32 = 200;
+/// Fixed seed so that a job's embedding drift verdict is reproducible.
+pub const MMD_SEED: u64 = 0x6576_616c_6775_6172;
+
+/// One side's scored results of one scorer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SideScores {
+    /// The `Scored` values (finite only), in sample order.
+    pub values: Vec<f64>,
+    /// The label of each value (parallel to `values`).
+    pub labels: Vec<Option<String>>,
+    pub outcomes: OutcomeCounts,
+}
+
+impl SideScores {
+    pub fn from_outcomes<'a>(outcomes: impl IntoIterator<Item = &'a ScoreOutcome>) -> Self {
+        let mut side = Self::default();
+        for outcome in outcomes {
+            side.push(outcome);
+        }
+        side
+    }
+
+    /// Adds one outcome. A non-finite value cannot enter statistics, so it is
+    /// counted as unparsable.
+    pub fn push(&mut self, outcome: &ScoreOutcome) {
+        match outcome {
+            ScoreOutcome::Scored { value, label, .. } if value.is_finite() => {
+                self.outcomes.scored += 1;
+                self.values.push(*value);
+                self.labels.push(label.clone());
+            }
+            ScoreOutcome::Scored { .. } | ScoreOutcome::Unparsable { .. } => {
+                self.outcomes.unparsable += 1
+            }
+            ScoreOutcome::NotApplicable { .. } => self.outcomes.not_applicable += 1,
+            ScoreOutcome::Error { .. } => self.outcomes.error += 1,
+        }
+    }
+
+    pub fn n(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (!self.values.is_empty())
+            .then(|| self.values.iter().sum::<f64>() / self.values.len() as f64)
+    }
+}
+
+/// Everything the analysis needs to know about one scorer of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScorerInput {
+    pub name: String,
+    pub kind: ScoreKind,
+    pub current: SideScores,
+    /// `None` when the job has no baseline.
+    pub baseline: Option<SideScores>,
+    /// With repeats > 1: the share of samples whose verdicts all agreed.
+    pub agreement: Option<f64>,
+    /// Why the scorer did not run, when it did not.
+    pub skipped: Option<String>,
+}
+
+/// Per-sample features of one side's traffic, for drift of inputs and outputs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextFeatures {
+    /// Input length in characters.
+    pub input_length: Vec<f64>,
+    /// Output length in characters.
+    pub output_length: Vec<f64>,
+    /// Reported latencies (samples without one are left out).
+    pub latency_ms: Vec<f64>,
+    /// Reported prompt + completion tokens (samples without either are left out).
+    pub tokens: Vec<f64>,
+    /// Whether each output reads as a refusal.
+    pub refused: Vec<bool>,
+    /// Embeddings of (at most [`MAX_EMBEDDED_PER_SIDE`] of) the inputs; the
+    /// built-in hashed 3-gram embedding unless a provider's were put here.
+    pub input_embeddings: Vec<Vec<f64>>,
+}
+
+impl TextFeatures {
+    /// Features of the samples, with the built-in embedding of an even
+    /// subsample of their inputs.
+    pub fn from_samples(samples: &[TrafficSample]) -> Self {
+        let mut features = Self::default();
+        for s in samples {
+            features.input_length.push(s.input.chars().count() as f64);
+            features.output_length.push(s.output.chars().count() as f64);
+            if let Some(ms) = s.latency_ms.filter(|x| x.is_finite()) {
+                features.latency_ms.push(ms);
+            }
+            if s.prompt_tokens.is_some() || s.completion_tokens.is_some() {
+                let total = s
+                    .prompt_tokens
+                    .unwrap_or(0)
+                    .saturating_add(s.completion_tokens.unwrap_or(0));
+                features.tokens.push(total as f64);
+            }
+            features.refused.push(is_refusal(&s.output));
+        }
+        let inputs: Vec<&str> = samples.iter().map(|s| s.input.as_str()).collect();
+        features.input_embeddings = even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE)
+            .into_iter()
+            .map(hashed_trigram_embedding)
+            .collect();
+        features
+    }
+}
+
+/// Text features of both sides (only when the job has a baseline).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureSides {
+    pub current: TextFeatures,
+    pub baseline: TextFeatures,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisInput {
+    pub scorers: Vec<ScorerInput>,
+    pub thresholds: ResolvedThresholds,
+    pub features: Option<FeatureSides>,
+}
+
+/// The job's summary and flags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Analysis {
+    pub summary: BTreeMap<String, ScorerSummary>,
+    pub flags: Vec<Flag>,
+}
+
+/// Summarises a job's scores and decides its flags (regression, then
+/// hallucination, then drift; each in scorer order).
+pub fn analyse(input: &AnalysisInput) -> Analysis {
+    let t = &input.thresholds;
+    let ran: Vec<&ScorerInput> = input
+        .scorers
+        .iter()
+        .filter(|s| s.skipped.is_none())
+        .collect();
+
+    let mut regressions = regression::candidates(&ran);
+    let mut comparisons = hallucination::comparisons(&ran);
+    adjust(
+        regressions
+            .iter_mut()
+            .map(|c| &mut c.evidence)
+            .chain(comparisons.iter_mut().map(|c| &mut c.evidence))
+            .collect(),
+    );
+    let mut drifts = drift::candidates(&ran, input.features.as_ref());
+    adjust(
+        drifts
+            .iter_mut()
+            .filter(|c| c.evidence.p_value.is_some())
+            .map(|c| &mut c.evidence)
+            .collect(),
+    );
+
+    let mut flags: Vec<Flag> = regressions
+        .iter()
+        .filter_map(|c| regression::decide(c, t))
+        .collect();
+    for scorer in &ran {
+        if let Some(flag) = hallucination::rate_flag(scorer, t) {
+            flags.push(flag);
+        }
+    }
+    flags.extend(
+        comparisons
+            .iter()
+            .filter_map(|c| hallucination::decide(c, t)),
+    );
+    flags.extend(drifts.iter().filter_map(|c| drift::decide(c, t)));
+    Analysis {
+        summary: summarise(&input.scorers),
+        flags,
+    }
+}
+
+/// Fills `p_adjusted` of one Benjamini–Hochberg family.
+fn adjust(family: Vec<&mut Evidence>) {
+    if family.is_empty() {
+        return;
+    }
+    let raw: Vec<f64> = family.iter().map(|e| e.p_value.unwrap_or(1.0)).collect();
+    let adjusted = evalguard_stats::benjamini_hochberg(&raw);
+    for (evidence, p) in family.into_iter().zip(adjusted) {
+        evidence.p_adjusted = Some(if p.is_finite() {
+            p.clamp(0.0, 1.0)
+        } else {
+            1.0
+        });
+    }
+}
+
+/// A p-value that can enter the BH family (a degenerate test counts as no evidence).
+fn finite_p(p: f64) -> f64 {
+    if p.is_finite() {
+        p.clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -35,15 +35,25 @@ impl ResolvedThresholds {
     #[allow(clippy::should_implement_trait)]
     pub fn from(request: Option<&Thresholds>, project: &Thresholds) -> Self {
         let pick = |req: Option<f64>, proj: Option<f64>, default: f64| {
-            req.or(proj).filter(|x| x.is_finite() && *x > 0.0 && *x < 1.0).unwrap_or(default)
+            req.or(proj)
+                .filter(|x| x.is_finite() && *x > 0.0 && *x < 1.0)
+                .unwrap_or(default)
         };
         let req = request.cloned().unwrap_or_default();
         Self {
             alpha: pick(req.alpha, project.alpha, DEFAULT_ALPHA),
             min_effect: pick(req.min_effect, project.min_effect, DEFAULT_MIN_EFFECT),
-            hallucination_rate: pick(req.hallucination_rate, project.hallucination_rate, DEFAULT_HALLUCINATION_RATE),
+            hallucination_rate: pick(
+                req.hallucination_rate,
+                project.hallucination_rate,
+                DEFAULT_HALLUCINATION_RATE,
+            ),
             drift_fdr: pick(req.drift_fdr, project.drift_fdr, DEFAULT_DRIFT_FDR),
-            drift_distance: pick(req.drift_distance, project.drift_distance, DEFAULT_DRIFT_DISTANCE),
+            drift_distance: pick(
+                req.drift_distance,
+                project.drift_distance,
+                DEFAULT_DRIFT_DISTANCE,
+            ),
         }
     }
 }
@@ -67,6 +77,9 @@ mod tests {
         assert_eq!(t.alpha, 0.02);
         assert_eq!(t.min_effect, 0.1);
         assert_eq!(t.hallucination_rate, DEFAULT_HALLUCINATION_RATE);
-        assert_eq!(ResolvedThresholds::from(None, &Thresholds::default()), ResolvedThresholds::default());
+        assert_eq!(
+            ResolvedThresholds::from(None, &Thresholds::default()),
+            ResolvedThresholds::default()
+        );
     }
 }

@@ -62,16 +62,27 @@ mod tests {
     fn resolves_deterministic_skips_judges_and_rubrics() {
         let catalog = DeterministicCatalog;
         for name in DETERMINISTIC_SCORERS {
-            assert!(matches!(catalog.resolve(name, &[]), ScorerAvailability::Ready(s) if s.name() == name));
+            assert!(
+                matches!(catalog.resolve(name, &[]), ScorerAvailability::Ready(s) if s.name() == name)
+            );
         }
         for name in JUDGE_SCORERS {
             assert!(matches!(catalog.resolve(name, &[]),
                 ScorerAvailability::Skipped { reason } if reason == NO_JUDGE_PROVIDER));
         }
         let rubrics = [rubric("politeness")];
-        assert!(matches!(catalog.resolve("politeness", &rubrics), ScorerAvailability::Skipped { .. }));
-        assert!(matches!(catalog.resolve("politeness", &[]), ScorerAvailability::Unknown));
-        assert!(matches!(catalog.resolve("nonsense", &rubrics), ScorerAvailability::Unknown));
+        assert!(matches!(
+            catalog.resolve("politeness", &rubrics),
+            ScorerAvailability::Skipped { .. }
+        ));
+        assert!(matches!(
+            catalog.resolve("politeness", &[]),
+            ScorerAvailability::Unknown
+        ));
+        assert!(matches!(
+            catalog.resolve("nonsense", &rubrics),
+            ScorerAvailability::Unknown
+        ));
     }
 
     #[test]
@@ -80,7 +91,10 @@ mod tests {
         assert_eq!(set.len(), 9);
         assert_eq!(&set[7..], ["hallucination", "answer_relevance"]);
         for name in &set {
-            assert!(!matches!(DeterministicCatalog.resolve(name, &[]), ScorerAvailability::Unknown));
+            assert!(!matches!(
+                DeterministicCatalog.resolve(name, &[]),
+                ScorerAvailability::Unknown
+            ));
         }
     }
 }

@@ -28,8 +28,15 @@ mod tests {
     #[test]
     fn whitespace_only_is_empty() {
         for out in ["", " ", "\n\t  \r\n", "\u{00a0}\u{2003}"] {
-            assert_eq!(EmptyOutput.evaluate(&sample("q", out)).value(), Some(0.0), "{out:?}");
+            assert_eq!(
+                EmptyOutput.evaluate(&sample("q", out)).value(),
+                Some(0.0),
+                "{out:?}"
+            );
         }
-        assert_eq!(EmptyOutput.evaluate(&sample("q", "  ok ")).value(), Some(1.0));
+        assert_eq!(
+            EmptyOutput.evaluate(&sample("q", "  ok ")).value(),
+            Some(1.0)
+        );
     }
 }

@@ -41,7 +41,8 @@ impl Grounding {
         if total == 0 {
             return not_applicable("the answer has no content words, numbers or names");
         }
-        let mut reasoning = format!("{found} of {total} content words, numbers and names appear in the context");
+        let mut reasoning =
+            format!("{found} of {total} content words, numbers and names appear in the context");
         if !misses.is_empty() {
             reasoning.push_str("; not found: ");
             reasoning.push_str(&misses.join(", "));
@@ -85,7 +86,9 @@ mod tests {
         // content: Acme, partnered, Globex, 2021 → only Acme found.
         assert_eq!(out.value(), Some(0.25));
         match out {
-            ScoreOutcome::Scored { reasoning: Some(r), .. } => {
+            ScoreOutcome::Scored {
+                reasoning: Some(r), ..
+            } => {
                 assert!(r.contains("Globex") && r.contains("2021"), "{r}")
             }
             other => panic!("{other:?}"),
@@ -94,15 +97,27 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_number_formatting() {
-        let out = grounded("REVENUE reached 1,000,000", &["revenue reached 1000000 units"]);
+        let out = grounded(
+            "REVENUE reached 1,000,000",
+            &["revenue reached 1000000 units"],
+        );
         assert_eq!(out.value(), Some(1.0));
     }
 
     #[test]
     fn not_applicable_without_context_or_content() {
-        assert!(matches!(grounded("Paris", &[]), ScoreOutcome::NotApplicable { .. }));
-        assert!(matches!(grounded("Paris", &["  "]), ScoreOutcome::NotApplicable { .. }));
-        assert!(matches!(grounded("it is what it is", &["ctx"]), ScoreOutcome::NotApplicable { .. }));
+        assert!(matches!(
+            grounded("Paris", &[]),
+            ScoreOutcome::NotApplicable { .. }
+        ));
+        assert!(matches!(
+            grounded("Paris", &["  "]),
+            ScoreOutcome::NotApplicable { .. }
+        ));
+        assert!(matches!(
+            grounded("it is what it is", &["ctx"]),
+            ScoreOutcome::NotApplicable { .. }
+        ));
     }
 
     #[test]

@@ -48,11 +48,17 @@ fn fenced_json(text: &str) -> Option<&str> {
 }
 
 fn json_requested(sample: &TrafficSample) -> bool {
-    let Some(format) = sample.metadata.as_ref().and_then(|m| m.get("response_format")) else {
+    let Some(format) = sample
+        .metadata
+        .as_ref()
+        .and_then(|m| m.get("response_format"))
+    else {
         return false;
     };
     // Accept both `"json"` and OpenAI's `{"type": "json_object"}` shape.
-    let name = format.as_str().or_else(|| format.get("type").and_then(|t| t.as_str()));
+    let name = format
+        .as_str()
+        .or_else(|| format.get("type").and_then(|t| t.as_str()));
     matches!(name, Some("json" | "json_object" | "json_schema"))
 }
 
@@ -66,9 +72,20 @@ mod tests {
 
     #[test]
     fn json_looking_output_is_checked() {
-        assert_eq!(JsonValidity.evaluate(&sample("q", r#" {"a": [1, 2]} "#)).value(), Some(1.0));
-        assert_eq!(JsonValidity.evaluate(&sample("q", "[1, 2,]")).value(), Some(0.0));
-        assert_eq!(JsonValidity.evaluate(&sample("q", "{\"a\": ")).value(), Some(0.0));
+        assert_eq!(
+            JsonValidity
+                .evaluate(&sample("q", r#" {"a": [1, 2]} "#))
+                .value(),
+            Some(1.0)
+        );
+        assert_eq!(
+            JsonValidity.evaluate(&sample("q", "[1, 2,]")).value(),
+            Some(0.0)
+        );
+        assert_eq!(
+            JsonValidity.evaluate(&sample("q", "{\"a\": ")).value(),
+            Some(0.0)
+        );
     }
 
     #[test]
@@ -82,7 +99,10 @@ mod tests {
     #[test]
     fn prose_is_not_applicable_unless_json_was_requested() {
         let mut s = sample("q", "Sure, the answer is 42.");
-        assert!(matches!(JsonValidity.evaluate(&s), ScoreOutcome::NotApplicable { .. }));
+        assert!(matches!(
+            JsonValidity.evaluate(&s),
+            ScoreOutcome::NotApplicable { .. }
+        ));
         s.metadata = Some(json!({"response_format": "json"}));
         assert_eq!(JsonValidity.evaluate(&s).value(), Some(0.0));
         s.metadata = Some(json!({"response_format": {"type": "json_object"}}));

@@ -19,7 +19,8 @@ pub use empty_output::EmptyOutput;
 pub use grounding::Grounding;
 pub use json_validity::JsonValidity;
 pub use output_length::OutputLength;
-pub use refusal::Refusal;
+pub use output_length::estimated_tokens;
+pub use refusal::{Refusal, is_refusal};
 pub use usage::{Latency, Tokens};
 
 use crate::scoring::{ScoreKind, ScoreOutcome, Scorer};
@@ -162,7 +163,6 @@ mod tests {
     use super::*;
     use crate::scoring::ScoreOptions;
     use proptest::prelude::*;
-    use std::future::Future;
     use std::task::{Context, Poll, Waker};
 
     fn poll_ready(scorer: &dyn Scorer, sample: &TrafficSample) -> ScoreOutcome {
@@ -206,7 +206,10 @@ mod tests {
                 ScoreKind::Measurement { .. } => assert_eq!(verdict, None),
                 _ => assert_eq!(verdict, Some(false)),
             }
-            assert_eq!(scorer.passes(&ScoreOutcome::Error { cause: "x".into() }), None);
+            assert_eq!(
+                scorer.passes(&ScoreOutcome::Error { cause: "x".into() }),
+                None
+            );
         }
     }
 

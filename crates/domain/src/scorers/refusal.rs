@@ -98,7 +98,9 @@ mod tests {
         ] {
             let outcome = Refusal.evaluate(&sample("q", out));
             assert_eq!(outcome.value(), Some(0.0), "{out}");
-            assert!(matches!(outcome, ScoreOutcome::Scored { label: Some(ref l), .. } if l == "refusal"));
+            assert!(
+                matches!(outcome, ScoreOutcome::Scored { label: Some(ref l), .. } if l == "refusal")
+            );
         }
     }
 
@@ -110,7 +112,11 @@ mod tests {
             "Sorry for the delay — here is the summary you asked for.",
             "The API can't be called without a key; pass it in the header.",
         ] {
-            assert_eq!(Refusal.evaluate(&sample("q", out)).value(), Some(1.0), "{out}");
+            assert_eq!(
+                Refusal.evaluate(&sample("q", out)).value(),
+                Some(1.0),
+                "{out}"
+            );
         }
     }
 

@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn latency_is_reported_or_not_applicable() {
         let mut s = sample("q", "a");
-        assert!(matches!(Latency.evaluate(&s), ScoreOutcome::NotApplicable { .. }));
+        assert!(matches!(
+            Latency.evaluate(&s),
+            ScoreOutcome::NotApplicable { .. }
+        ));
         s.latency_ms = Some(250.5);
         assert_eq!(Latency.evaluate(&s).value(), Some(250.5));
     }
@@ -60,7 +63,10 @@ mod tests {
     #[test]
     fn tokens_add_up_what_was_reported() {
         let mut s = sample("q", "a");
-        assert!(matches!(Tokens.evaluate(&s), ScoreOutcome::NotApplicable { .. }));
+        assert!(matches!(
+            Tokens.evaluate(&s),
+            ScoreOutcome::NotApplicable { .. }
+        ));
         s.completion_tokens = Some(40);
         assert_eq!(Tokens.evaluate(&s).value(), Some(40.0));
         s.prompt_tokens = Some(100);

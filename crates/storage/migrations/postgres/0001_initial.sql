@@ -80,7 +80,7 @@ CREATE TABLE jobs (
     stop_reason      TEXT,
     summary          JSONB NOT NULL DEFAULT '{}',
     flags            JSONB NOT NULL DEFAULT '[]',
-    usage            JSONB NOT NULL DEFAULT '{}',
+    usage            JSONB NOT NULL,
     baseline         JSONB,
     error            JSONB,
     plan             JSONB,

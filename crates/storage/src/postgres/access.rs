@@ -12,7 +12,8 @@ use crate::error::StorageError;
 use crate::model::{ApiKeyRecord, NewApiKey};
 use crate::traits::AccessStore;
 
-const KEY_COLUMNS: &str = "org_id, key_id, hash, role, project_id, name, created_at, last_used_at, revoked_at";
+const KEY_COLUMNS: &str =
+    "org_id, key_id, hash, role, project_id, name, created_at, last_used_at, revoked_at";
 
 fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord, StorageError> {
     let role: String = row.try_get("role")?;
@@ -21,9 +22,13 @@ fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord, StorageError> {
         org_id: OrgId(row.try_get("org_id")?),
         key_id: row.try_get("key_id")?,
         hash: row.try_get("hash")?,
-        role: Role::parse(&role).ok_or_else(|| StorageError::Corrupt(format!("unknown role {role:?}")))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::Corrupt(format!("unknown role {role:?}")))?,
         project: project
-            .map(|p| ProjectId::parse(&p).map_err(|_| StorageError::Corrupt(format!("bad project id {p:?}"))))
+            .map(|p| {
+                ProjectId::parse(&p)
+                    .map_err(|_| StorageError::Corrupt(format!("bad project id {p:?}")))
+            })
             .transpose()?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
@@ -69,8 +74,13 @@ impl AccessStore for PostgresStore {
     }
 
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StorageError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = $1"));
-        let row = sqlx::query(sql).bind(key_id).fetch_optional(&self.pool).await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = $1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(key_from_row).transpose()
     }
 
@@ -91,7 +101,12 @@ impl AccessStore for PostgresStore {
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_api_key(&self, org: OrgId, key_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
+    async fn revoke_api_key(
+        &self,
+        org: OrgId,
+        key_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
         // A second revoke keeps the first time.
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE org_id = $1 AND key_id = $2",

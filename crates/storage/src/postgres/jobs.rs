@@ -20,7 +20,8 @@ const JOB_COLUMNS: &str = "id, org_id, status, request, created_at, started_at, 
      progress_done, progress_errors, partial, stop_reason, summary, flags, usage, baseline, error, attempts";
 
 fn status_from(raw: &str) -> Result<JobStatus, StorageError> {
-    JobStatus::parse(raw).ok_or_else(|| StorageError::Corrupt(format!("unknown job status {raw:?}")))
+    JobStatus::parse(raw)
+        .ok_or_else(|| StorageError::Corrupt(format!("unknown job status {raw:?}")))
 }
 
 fn job_from_row(row: &PgRow) -> Result<(Job, AutoEvalRequest), StorageError> {
@@ -45,8 +46,12 @@ fn job_from_row(row: &PgRow) -> Result<(Job, AutoEvalRequest), StorageError> {
         summary: row.try_get::<Json<_>, _>("summary")?.0,
         flags: row.try_get::<Json<_>, _>("flags")?.0,
         usage: row.try_get::<Json<Usage>, _>("usage")?.0,
-        baseline: row.try_get::<Option<Json<BaselineInfo>>, _>("baseline")?.map(|j| j.0),
-        error: row.try_get::<Option<Json<JobError>>, _>("error")?.map(|j| j.0),
+        baseline: row
+            .try_get::<Option<Json<BaselineInfo>>, _>("baseline")?
+            .map(|j| j.0),
+        error: row
+            .try_get::<Option<Json<JobError>>, _>("error")?
+            .map(|j| j.0),
     };
     Ok((job, request))
 }
@@ -71,8 +76,8 @@ impl JobStore for PostgresStore {
         // Two requests with one idempotency key may race: the partial unique
         // index lets exactly one insert through, the other reads that one.
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO jobs (id, org_id, project_id, status, request, idempotency_key, created_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6) \
+            "INSERT INTO jobs (id, org_id, project_id, status, request, idempotency_key, created_at, usage) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) \
              ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING {JOB_COLUMNS}"
         ));
@@ -83,6 +88,7 @@ impl JobStore for PostgresStore {
             .bind(Json(&job.request))
             .bind(&job.idempotency_key)
             .bind(job.created_at)
+            .bind(Json(Usage::default()))
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| conflict_or(e, || format!("job {}", job.id)))?;
@@ -102,9 +108,17 @@ impl JobStore for PostgresStore {
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, StorageError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"));
-        let row = sqlx::query(sql).bind(org.0).bind(id.0).fetch_optional(&self.pool).await?;
-        row.as_ref().map(|r| job_from_row(r).map(|(job, _)| job)).transpose()
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
+        ));
+        let row = sqlx::query(sql)
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(|r| job_from_row(r).map(|(job, _)| job))
+            .transpose()
     }
 
     async fn list_jobs(&self, org: OrgId, filter: &JobFilter) -> Result<Vec<Job>, StorageError> {
@@ -123,7 +137,9 @@ impl JobStore for PostgresStore {
             .bind(i64::from(filter.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| job_from_row(r).map(|(job, _)| job)).collect()
+        rows.iter()
+            .map(|r| job_from_row(r).map(|(job, _)| job))
+            .collect()
     }
 
     async fn cancel_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, StorageError> {
@@ -131,13 +147,22 @@ impl JobStore for PostgresStore {
             "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL \
              WHERE org_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING {JOB_COLUMNS}"
         ));
-        if let Some(row) = sqlx::query(sql).bind(org.0).bind(id.0).fetch_optional(&self.pool).await? {
+        if let Some(row) = sqlx::query(sql)
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+        {
             return Ok(Some(job_from_row(&row)?.0));
         }
         self.get_job(org, id).await
     }
 
-    async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<ClaimedJob>, StorageError> {
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StorageError> {
         let mut tx = self.pool.begin().await?;
         let picked: Option<uuid::Uuid> = sqlx::query_scalar(
             "SELECT id FROM jobs \
@@ -165,10 +190,19 @@ impl JobStore for PostgresStore {
         tx.commit().await?;
         let attempt = unsigned(i64::from(row.try_get::<i32, _>("attempts")?), "attempts")?;
         let (job, request) = job_from_row(&row)?;
-        Ok(Some(ClaimedJob { job, request, attempt }))
+        Ok(Some(ClaimedJob {
+            job,
+            request,
+            attempt,
+        }))
     }
 
-    async fn heartbeat(&self, id: JobId, worker: &str, lease: Duration) -> Result<LeaseState, StorageError> {
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<LeaseState, StorageError> {
         let done = sqlx::query(
             "UPDATE jobs SET lease_expires_at = now() + $3 * interval '1 microsecond' \
              WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
@@ -197,24 +231,34 @@ impl JobStore for PostgresStore {
     }
 
     async fn save_plan(&self, id: JobId, plan: &JobPlan) -> Result<JobPlan, StorageError> {
-        let stored: Option<Json<JobPlan>> =
-            sqlx::query_scalar("UPDATE jobs SET plan = COALESCE(plan, $2) WHERE id = $1 RETURNING plan")
-                .bind(id.0)
-                .bind(Json(plan))
-                .fetch_optional(&self.pool)
-                .await?;
-        stored.map(|Json(p)| p).ok_or_else(|| StorageError::NotFound(format!("job {id}")))
+        let stored: Option<Json<JobPlan>> = sqlx::query_scalar(
+            "UPDATE jobs SET plan = COALESCE(plan, $2) WHERE id = $1 RETURNING plan",
+        )
+        .bind(id.0)
+        .bind(Json(plan))
+        .fetch_optional(&self.pool)
+        .await?;
+        stored
+            .map(|Json(p)| p)
+            .ok_or_else(|| StorageError::NotFound(format!("job {id}")))
     }
 
     async fn load_plan(&self, id: JobId) -> Result<Option<JobPlan>, StorageError> {
-        let stored: Option<Option<Json<JobPlan>>> = sqlx::query_scalar("SELECT plan FROM jobs WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let stored: Option<Option<Json<JobPlan>>> =
+            sqlx::query_scalar("SELECT plan FROM jobs WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(stored.flatten().map(|Json(p)| p))
     }
 
-    async fn update_progress(&self, id: JobId, worker: &str, progress: Progress, usage: &Usage) -> Result<LeaseState, StorageError> {
+    async fn update_progress(
+        &self,
+        id: JobId,
+        worker: &str,
+        progress: Progress,
+        usage: &Usage,
+    ) -> Result<LeaseState, StorageError> {
         let done = sqlx::query(
             "UPDATE jobs SET progress_total = $3, progress_done = $4, progress_errors = $5, usage = $6 \
              WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
@@ -233,7 +277,12 @@ impl JobStore for PostgresStore {
         self.lease_lost_state(id).await
     }
 
-    async fn finish_job(&self, id: JobId, worker: &str, completion: &JobCompletion) -> Result<bool, StorageError> {
+    async fn finish_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        completion: &JobCompletion,
+    ) -> Result<bool, StorageError> {
         let done = sqlx::query(
             "UPDATE jobs SET status = $3, progress_total = $4, progress_done = $5, progress_errors = $6, \
                  partial = $7, stop_reason = $8, summary = $9, flags = $10, usage = $11, baseline = $12, \

@@ -38,7 +38,13 @@ fn migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|&(version, description, sql)| {
-            Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, sql.into_sql_str(), false)
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
         })
         .collect::<Vec<_>>();
     Migrator {
@@ -95,5 +101,6 @@ fn lease_micros(lease: Duration) -> i64 {
 /// A count stored as BIGINT/INTEGER back into the unsigned type the model uses;
 /// a negative value can only come from a corrupt row.
 fn unsigned<T: TryFrom<i64>>(value: i64, column: &str) -> Result<T, StorageError> {
-    T::try_from(value).map_err(|_| StorageError::Corrupt(format!("{column} = {value} is out of range")))
+    T::try_from(value)
+        .map_err(|_| StorageError::Corrupt(format!("{column} = {value} is out of range")))
 }

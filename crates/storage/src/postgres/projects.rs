@@ -15,7 +15,8 @@ fn project_from_row(row: &PgRow) -> Result<Project, StorageError> {
     let id: String = row.try_get("id")?;
     let Json(settings) = row.try_get::<Json<ProjectSettings>, _>("settings")?;
     Ok(Project {
-        id: ProjectId::parse(&id).map_err(|_| StorageError::Corrupt(format!("bad project id {id:?}")))?,
+        id: ProjectId::parse(&id)
+            .map_err(|_| StorageError::Corrupt(format!("bad project id {id:?}")))?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         settings,
@@ -58,12 +59,18 @@ impl ProjectStore for PostgresStore {
         rows.iter().map(project_from_row).collect()
     }
 
-    async fn get_project(&self, org: OrgId, id: &ProjectId) -> Result<Option<Project>, StorageError> {
-        let row = sqlx::query("SELECT id, name, created_at, settings FROM projects WHERE org_id = $1 AND id = $2")
-            .bind(org.0)
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn get_project(
+        &self,
+        org: OrgId,
+        id: &ProjectId,
+    ) -> Result<Option<Project>, StorageError> {
+        let row = sqlx::query(
+            "SELECT id, name, created_at, settings FROM projects WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(project_from_row).transpose()
     }
 
@@ -82,7 +89,12 @@ impl ProjectStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn put_rubric(&self, org: OrgId, project: &ProjectId, rubric: &RubricDefinition) -> Result<(), StorageError> {
+    async fn put_rubric(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        rubric: &RubricDefinition,
+    ) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO rubrics (org_id, project_id, name, criteria, score_min, score_max, pass_threshold, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -109,7 +121,11 @@ impl ProjectStore for PostgresStore {
         Ok(())
     }
 
-    async fn list_rubrics(&self, org: OrgId, project: &ProjectId) -> Result<Vec<RubricDefinition>, StorageError> {
+    async fn list_rubrics(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+    ) -> Result<Vec<RubricDefinition>, StorageError> {
         let rows = sqlx::query(
             "SELECT name, criteria, score_min, score_max, pass_threshold, created_at FROM rubrics \
              WHERE org_id = $1 AND project_id = $2 ORDER BY name",
@@ -121,13 +137,19 @@ impl ProjectStore for PostgresStore {
         rows.iter().map(rubric_from_row).collect()
     }
 
-    async fn delete_rubric(&self, org: OrgId, project: &ProjectId, name: &str) -> Result<bool, StorageError> {
-        let done = sqlx::query("DELETE FROM rubrics WHERE org_id = $1 AND project_id = $2 AND name = $3")
-            .bind(org.0)
-            .bind(project.as_str())
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+    async fn delete_rubric(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        name: &str,
+    ) -> Result<bool, StorageError> {
+        let done =
+            sqlx::query("DELETE FROM rubrics WHERE org_id = $1 AND project_id = $2 AND name = $3")
+                .bind(org.0)
+                .bind(project.as_str())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 }

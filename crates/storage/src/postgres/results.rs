@@ -20,7 +20,11 @@ fn result_from_row(row: &PgRow) -> Result<StoredResult, StorageError> {
         role: match role.as_str() {
             "current" => SampleRole::Current,
             "baseline" => SampleRole::Baseline,
-            other => return Err(StorageError::Corrupt(format!("unknown sample role {other:?}"))),
+            other => {
+                return Err(StorageError::Corrupt(format!(
+                    "unknown sample role {other:?}"
+                )));
+            }
         },
         sample_key: row.try_get("sample_key")?,
         sample_id: row.try_get("sample_id")?,
@@ -123,7 +127,11 @@ impl JudgeCacheStore for PostgresStore {
         Ok(verdict.map(|Json(v)| v))
     }
 
-    async fn put_verdict(&self, key: &str, verdict: &serde_json::Value) -> Result<(), StorageError> {
+    async fn put_verdict(
+        &self,
+        key: &str,
+        verdict: &serde_json::Value,
+    ) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO judge_cache (key, verdict) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET verdict = EXCLUDED.verdict, created_at = now()",

@@ -72,7 +72,10 @@ impl Columns {
             c.output.push(s.output.clone());
             // JSON text, cast to JSONB in SQL: a list of lists cannot be a
             // PostgreSQL array (they must be rectangular).
-            c.context.push(serde_json::to_string(&s.context).map_err(|e| StorageError::Corrupt(e.to_string()))?);
+            c.context.push(
+                serde_json::to_string(&s.context)
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            );
             c.reference.push(s.reference.clone());
             c.ts.push(s.timestamp);
             c.metadata.push(
@@ -92,7 +95,11 @@ impl Columns {
 
 #[async_trait]
 impl TrafficStore for PostgresStore {
-    async fn insert_samples(&self, org: OrgId, samples: &[TrafficSample]) -> Result<u64, StorageError> {
+    async fn insert_samples(
+        &self,
+        org: OrgId,
+        samples: &[TrafficSample],
+    ) -> Result<u64, StorageError> {
         if samples.is_empty() {
             return Ok(0);
         }
@@ -190,7 +197,12 @@ impl TrafficStore for PostgresStore {
         rows.iter().map(sample_from_row).collect()
     }
 
-    async fn deployments(&self, org: OrgId, project: &ProjectId, prompt_id: &str) -> Result<Vec<Deployment>, StorageError> {
+    async fn deployments(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        prompt_id: &str,
+    ) -> Result<Vec<Deployment>, StorageError> {
         let rows = sqlx::query(
             "SELECT model, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS samples \
              FROM traffic_samples WHERE org_id = $1 AND project_id = $2 AND prompt_id = $3 \
@@ -213,7 +225,11 @@ impl TrafficStore for PostgresStore {
             .collect()
     }
 
-    async fn samples_by_key(&self, org: OrgId, keys: &[i64]) -> Result<Vec<StoredSample>, StorageError> {
+    async fn samples_by_key(
+        &self,
+        org: OrgId,
+        keys: &[i64],
+    ) -> Result<Vec<StoredSample>, StorageError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -222,7 +238,11 @@ impl TrafficStore for PostgresStore {
             "SELECT {SAMPLE_COLUMNS} FROM UNNEST($2::int8[]) WITH ORDINALITY AS k(key, ord) \
              JOIN traffic_samples s ON s.key = k.key AND s.org_id = $1 ORDER BY k.ord"
         ));
-        let rows = sqlx::query(sql).bind(org.0).bind(keys).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql)
+            .bind(org.0)
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(sample_from_row).collect()
     }
 }

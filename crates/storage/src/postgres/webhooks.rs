@@ -45,7 +45,9 @@ fn delivery_from_row(row: &PgRow) -> Result<WebhookDelivery, StorageError> {
         status: row.try_get("status")?,
         attempts: unsigned(i64::from(row.try_get::<i32, _>("attempts")?), "attempts")?,
         next_attempt_at: row.try_get("next_attempt_at")?,
-        last_status_code: code.map(|c| unsigned(i64::from(c), "last_status_code")).transpose()?,
+        last_status_code: code
+            .map(|c| unsigned(i64::from(c), "last_status_code"))
+            .transpose()?,
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
         delivered_at: row.try_get("delivered_at")?,
@@ -72,12 +74,20 @@ impl WebhookStore for PostgresStore {
         Ok(())
     }
 
-    async fn list_endpoints(&self, org: OrgId, project: &ProjectId) -> Result<Vec<WebhookEndpoint>, StorageError> {
+    async fn list_endpoints(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+    ) -> Result<Vec<WebhookEndpoint>, StorageError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = $1 AND project_id = $2 \
              ORDER BY created_at, id"
         ));
-        let rows = sqlx::query(sql).bind(org.0).bind(project.as_str()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql)
+            .bind(org.0)
+            .bind(project.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(endpoint_from_row).collect()
     }
 
@@ -150,16 +160,29 @@ impl WebhookStore for PostgresStore {
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id = $1 RETURNING {DELIVERY_COLUMNS}"
         ));
-        let row = sqlx::query(sql).bind(id).bind(now + lease).fetch_one(&mut *tx).await?;
+        let row = sqlx::query(sql)
+            .bind(id)
+            .bind(now + lease)
+            .fetch_one(&mut *tx)
+            .await?;
         let delivery = delivery_from_row(&row)?;
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"));
-        let row = sqlx::query(sql).bind(delivery.endpoint_id).fetch_one(&mut *tx).await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(delivery.endpoint_id)
+            .fetch_one(&mut *tx)
+            .await?;
         let endpoint = endpoint_from_row(&row)?;
         tx.commit().await?;
         Ok(Some((delivery, endpoint)))
     }
 
-    async fn record_attempt(&self, delivery: Uuid, attempt: &DeliveryAttempt) -> Result<(), StorageError> {
+    async fn record_attempt(
+        &self,
+        delivery: Uuid,
+        attempt: &DeliveryAttempt,
+    ) -> Result<(), StorageError> {
         // Delivered → done; a retry time → pending until then; neither → given up.
         sqlx::query(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, \
@@ -179,7 +202,12 @@ impl WebhookStore for PostgresStore {
         Ok(())
     }
 
-    async fn list_deliveries(&self, org: OrgId, endpoint: Uuid, limit: u32) -> Result<Vec<WebhookDelivery>, StorageError> {
+    async fn list_deliveries(
+        &self,
+        org: OrgId,
+        endpoint: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StorageError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2 \
              ORDER BY created_at DESC, id DESC LIMIT $3"

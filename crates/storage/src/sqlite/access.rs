@@ -7,12 +7,16 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{Result, SqliteStore, conflict_or, from_micros, from_micros_opt, micros, parse_project, parse_uuid};
+use super::{
+    Result, SqliteStore, conflict_or, from_micros, from_micros_opt, micros, parse_project,
+    parse_uuid,
+};
 use crate::error::StorageError;
 use crate::model::{ApiKeyRecord, NewApiKey};
 use crate::traits::AccessStore;
 
-const KEY_COLUMNS: &str = "org_id, key_id, hash, role, project_id, name, created_at, last_used_at, revoked_at";
+const KEY_COLUMNS: &str =
+    "org_id, key_id, hash, role, project_id, name, created_at, last_used_at, revoked_at";
 
 fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
     let role: String = row.try_get("role")?;
@@ -21,7 +25,8 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
         org_id: OrgId(parse_uuid(&row.try_get::<String, _>("org_id")?)?),
         key_id: row.try_get("key_id")?,
         hash: row.try_get("hash")?,
-        role: Role::parse(&role).ok_or_else(|| StorageError::Corrupt(format!("unknown role {role:?}")))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::Corrupt(format!("unknown role {role:?}")))?,
         project: project.as_deref().map(parse_project).transpose()?,
         name: row.try_get("name")?,
         created_at: from_micros(row.try_get("created_at")?)?,
@@ -100,7 +105,9 @@ impl AccessStore for SqliteStore {
     }
 
     async fn list_api_keys(&self, org: OrgId) -> Result<Vec<ApiKeyRecord>> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? ORDER BY created_at, key_id");
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? ORDER BY created_at, key_id"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0.to_string())
             .fetch_all(&self.reader)

@@ -12,8 +12,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Result, SqliteStore, conflict_or, from_json, from_json_opt, from_micros, from_micros_opt, lease_micros, micros,
-    parse_uuid, to_json,
+    Result, SqliteStore, conflict_or, from_json, from_json_opt, from_micros, from_micros_opt,
+    lease_micros, micros, parse_uuid, to_json,
 };
 use crate::error::StorageError;
 use crate::model::{ClaimedJob, JobCompletion, JobFilter, JobPlan, LeaseState, NewJob, QueueDepth};
@@ -29,7 +29,8 @@ fn job_from_row(row: &SqliteRow) -> Result<(Job, AutoEvalRequest, u32)> {
     let job = Job {
         id: JobId(parse_uuid(&row.try_get::<String, _>("id")?)?),
         org_id: OrgId(parse_uuid(&row.try_get::<String, _>("org_id")?)?),
-        status: JobStatus::parse(&status).ok_or_else(|| StorageError::Corrupt(format!("job status {status:?}")))?,
+        status: JobStatus::parse(&status)
+            .ok_or_else(|| StorageError::Corrupt(format!("job status {status:?}")))?,
         target: request.target.clone(),
         sample_count: request.sample_count,
         created_at: from_micros(row.try_get("created_at")?)?,
@@ -54,7 +55,10 @@ impl SqliteStore {
         E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
     {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(executor).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(executor)
+            .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -85,7 +89,8 @@ impl JobStore for SqliteStore {
             if let Some(id) = existing {
                 let found = Self::fetch_job(&mut *tx, &id).await?;
                 tx.commit().await?;
-                let (job, _, _) = found.ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
+                let (job, _, _) =
+                    found.ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
                 return Ok((job, false));
             }
         }
@@ -120,7 +125,11 @@ impl JobStore for SqliteStore {
             .bind(org.0.to_string())
             .fetch_optional(&self.reader)
             .await?;
-        Ok(row.as_ref().map(job_from_row).transpose()?.map(|(job, _, _)| job))
+        Ok(row
+            .as_ref()
+            .map(job_from_row)
+            .transpose()?
+            .map(|(job, _, _)| job))
     }
 
     async fn list_jobs(&self, org: OrgId, filter: &JobFilter) -> Result<Vec<Job>> {
@@ -145,9 +154,15 @@ impl JobStore for SqliteStore {
         if let Some(before) = filter.before {
             query = query.bind(before.0.to_string());
         }
-        let limit = if filter.limit == 0 { DEFAULT_LIST_LIMIT } else { filter.limit };
+        let limit = if filter.limit == 0 {
+            DEFAULT_LIST_LIMIT
+        } else {
+            filter.limit
+        };
         let rows = query.bind(i64::from(limit)).fetch_all(&self.reader).await?;
-        rows.iter().map(|row| job_from_row(row).map(|(job, _, _)| job)).collect()
+        rows.iter()
+            .map(|row| job_from_row(row).map(|(job, _, _)| job))
+            .collect()
     }
 
     async fn cancel_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>> {
@@ -169,7 +184,11 @@ impl JobStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(row.as_ref().map(job_from_row).transpose()?.map(|(job, _, _)| job))
+        Ok(row
+            .as_ref()
+            .map(job_from_row)
+            .transpose()?
+            .map(|(job, _, _)| job))
     }
 
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<ClaimedJob>> {
@@ -200,7 +219,11 @@ impl JobStore for SqliteStore {
         .await?;
         let claimed = Self::fetch_job(&mut *tx, &id).await?;
         tx.commit().await?;
-        Ok(claimed.map(|(job, request, attempt)| ClaimedJob { job, request, attempt }))
+        Ok(claimed.map(|(job, request, attempt)| ClaimedJob {
+            job,
+            request,
+            attempt,
+        }))
     }
 
     async fn heartbeat(&self, id: JobId, worker: &str, lease: Duration) -> Result<LeaseState> {
@@ -243,10 +266,11 @@ impl JobStore for SqliteStore {
             .bind(id.0.to_string())
             .execute(&mut *tx)
             .await?;
-        let stored: Option<Option<String>> = sqlx::query_scalar("SELECT plan FROM jobs WHERE id = ?")
-            .bind(id.0.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let stored: Option<Option<String>> =
+            sqlx::query_scalar("SELECT plan FROM jobs WHERE id = ?")
+                .bind(id.0.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         tx.commit().await?;
         match stored {
             Some(Some(raw)) => from_json(&raw),
@@ -255,14 +279,21 @@ impl JobStore for SqliteStore {
     }
 
     async fn load_plan(&self, id: JobId) -> Result<Option<JobPlan>> {
-        let stored: Option<Option<String>> = sqlx::query_scalar("SELECT plan FROM jobs WHERE id = ?")
-            .bind(id.0.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+        let stored: Option<Option<String>> =
+            sqlx::query_scalar("SELECT plan FROM jobs WHERE id = ?")
+                .bind(id.0.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
         from_json_opt(stored.flatten())
     }
 
-    async fn update_progress(&self, id: JobId, worker: &str, progress: Progress, usage: &Usage) -> Result<LeaseState> {
+    async fn update_progress(
+        &self,
+        id: JobId,
+        worker: &str,
+        progress: Progress,
+        usage: &Usage,
+    ) -> Result<LeaseState> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE jobs SET progress = ?, usage = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
@@ -281,7 +312,12 @@ impl JobStore for SqliteStore {
         }
     }
 
-    async fn finish_job(&self, id: JobId, worker: &str, completion: &JobCompletion) -> Result<bool> {
+    async fn finish_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        completion: &JobCompletion,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE jobs SET status = ?, finished_at = ?, progress = ?, partial = ?, stop_reason = ?, summary = ?,
@@ -307,9 +343,10 @@ impl JobStore for SqliteStore {
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-            .fetch_all(&self.reader)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+                .fetch_all(&self.reader)
+                .await?;
         let mut depth = QueueDepth::default();
         for (status, count) in rows {
             let count = u64::try_from(count).unwrap_or(0);

@@ -19,9 +19,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Sqlite, SqlSafeStr, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{SqlSafeStr, Sqlite, Transaction};
 
 use crate::error::StorageError;
 use crate::traits::HealthCheck;
@@ -34,14 +36,24 @@ const READ_CONNECTIONS: u32 = 8;
 /// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build with a bundled SQLite).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 1] = [(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
         MIGRATIONS
             .iter()
             .map(|&(version, description, sql)| {
-                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, sql.into_sql_str(), false)
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
             })
             .collect(),
     )
@@ -111,7 +123,8 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_micros(raw: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(raw).ok_or_else(|| StorageError::Corrupt(format!("timestamp out of range: {raw}")))
+    DateTime::from_timestamp_micros(raw)
+        .ok_or_else(|| StorageError::Corrupt(format!("timestamp out of range: {raw}")))
 }
 
 pub(crate) fn from_micros_opt(raw: Option<i64>) -> Result<Option<DateTime<Utc>>> {
@@ -119,11 +132,13 @@ pub(crate) fn from_micros_opt(raw: Option<i64>) -> Result<Option<DateTime<Utc>>>
 }
 
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(format!("cannot encode JSON: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| StorageError::Corrupt(format!("cannot encode JSON: {e}")))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(raw: &str) -> Result<T> {
-    serde_json::from_str(raw).map_err(|e| StorageError::Corrupt(format!("stored JSON does not decode: {e}")))
+    serde_json::from_str(raw)
+        .map_err(|e| StorageError::Corrupt(format!("stored JSON does not decode: {e}")))
 }
 
 pub(crate) fn from_json_opt<T: DeserializeOwned>(raw: Option<String>) -> Result<Option<T>> {
@@ -135,7 +150,8 @@ pub(crate) fn parse_uuid(raw: &str) -> Result<uuid::Uuid> {
 }
 
 pub(crate) fn parse_project(raw: &str) -> Result<evalguard_domain::ProjectId> {
-    evalguard_domain::ProjectId::parse(raw).map_err(|_| StorageError::Corrupt(format!("bad project id {raw:?}")))
+    evalguard_domain::ProjectId::parse(raw)
+        .map_err(|_| StorageError::Corrupt(format!("bad project id {raw:?}")))
 }
 
 /// A lease length as microseconds, saturating rather than overflowing.
@@ -146,7 +162,9 @@ pub(crate) fn lease_micros(lease: Duration) -> i64 {
 /// Turns a unique-constraint violation into `Conflict`.
 pub(crate) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StorageError {
     match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict(what.into()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StorageError::Conflict(what.into())
+        }
         _ => StorageError::Database(err),
     }
 }

@@ -6,7 +6,9 @@ use evalguard_domain::{OrgId, ProjectId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Result, SqliteStore, conflict_or, from_json, from_micros, micros, parse_project, to_json};
+use super::{
+    Result, SqliteStore, conflict_or, from_json, from_micros, micros, parse_project, to_json,
+};
 use crate::traits::ProjectStore;
 
 fn project_from_row(row: &SqliteRow) -> Result<Project> {
@@ -33,15 +35,17 @@ fn rubric_from_row(row: &SqliteRow) -> Result<RubricDefinition> {
 impl ProjectStore for SqliteStore {
     async fn create_project(&self, org: OrgId, project: &Project) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO projects (org_id, id, name, settings, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(org.0.to_string())
-            .bind(project.id.as_str())
-            .bind(&project.name)
-            .bind(to_json(&project.settings)?)
-            .bind(micros(project.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict_or(e, format!("project {}", project.id)))?;
+        sqlx::query(
+            "INSERT INTO projects (org_id, id, name, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(org.0.to_string())
+        .bind(project.id.as_str())
+        .bind(&project.name)
+        .bind(to_json(&project.settings)?)
+        .bind(micros(project.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, format!("project {}", project.id)))?;
         tx.commit().await?;
         Ok(())
     }
@@ -57,15 +61,22 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn get_project(&self, org: OrgId, id: &ProjectId) -> Result<Option<Project>> {
-        let row = sqlx::query("SELECT id, name, settings, created_at FROM projects WHERE org_id = ? AND id = ?")
-            .bind(org.0.to_string())
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, settings, created_at FROM projects WHERE org_id = ? AND id = ?",
+        )
+        .bind(org.0.to_string())
+        .bind(id.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
         row.as_ref().map(project_from_row).transpose()
     }
 
-    async fn update_project_settings(&self, org: OrgId, id: &ProjectId, settings: &ProjectSettings) -> Result<bool> {
+    async fn update_project_settings(
+        &self,
+        org: OrgId,
+        id: &ProjectId,
+        settings: &ProjectSettings,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE projects SET settings = ? WHERE org_id = ? AND id = ?")
             .bind(to_json(settings)?)
@@ -77,7 +88,12 @@ impl ProjectStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn put_rubric(&self, org: OrgId, project: &ProjectId, rubric: &RubricDefinition) -> Result<()> {
+    async fn put_rubric(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        rubric: &RubricDefinition,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO rubrics (org_id, project_id, name, criteria, score_min, score_max, pass_threshold, created_at)
@@ -121,12 +137,13 @@ impl ProjectStore for SqliteStore {
 
     async fn delete_rubric(&self, org: OrgId, project: &ProjectId, name: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("DELETE FROM rubrics WHERE org_id = ? AND project_id = ? AND name = ?")
-            .bind(org.0.to_string())
-            .bind(project.as_str())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM rubrics WHERE org_id = ? AND project_id = ? AND name = ?")
+                .bind(org.0.to_string())
+                .bind(project.as_str())
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

@@ -12,8 +12,7 @@ use crate::error::StorageError;
 use crate::model::StoredResult;
 use crate::traits::{JudgeCacheStore, ResultStore};
 
-const INSERT_HEAD: &str =
-    "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement) VALUES ";
+const INSERT_HEAD: &str = "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement) VALUES ";
 const ROW_PLACEHOLDERS: &str = "(?,?,?,?,?,?,?,?)";
 const ROWS_PER_STATEMENT: usize = 200;
 const RESULT_COLUMNS: &str = "role, sample_key, sample_id, flagged, scores, usage, agreement";
@@ -44,10 +43,19 @@ impl ResultStore for SqliteStore {
         let job = job.0.to_string();
         let encoded = results
             .iter()
-            .map(|r| Ok((to_json(&r.scores)?, to_json(&r.usage)?, to_json(&r.agreement)?)))
+            .map(|r| {
+                Ok((
+                    to_json(&r.scores)?,
+                    to_json(&r.usage)?,
+                    to_json(&r.agreement)?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut tx = self.write_tx().await?;
-        for (chunk, json) in results.chunks(ROWS_PER_STATEMENT).zip(encoded.chunks(ROWS_PER_STATEMENT)) {
+        for (chunk, json) in results
+            .chunks(ROWS_PER_STATEMENT)
+            .zip(encoded.chunks(ROWS_PER_STATEMENT))
+        {
             let mut sql = String::from(INSERT_HEAD);
             sql.push_str(&vec![ROW_PLACEHOLDERS; chunk.len()].join(","));
             sql.push_str(" ON CONFLICT (job_id, role, sample_key) DO NOTHING");
@@ -70,7 +78,9 @@ impl ResultStore for SqliteStore {
     }
 
     async fn job_results(&self, job: JobId) -> Result<Vec<StoredResult>> {
-        let sql = format!("SELECT {RESULT_COLUMNS} FROM job_results WHERE job_id = ? ORDER BY sample_key, role");
+        let sql = format!(
+            "SELECT {RESULT_COLUMNS} FROM job_results WHERE job_id = ? ORDER BY sample_key, role"
+        );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(job.0.to_string())
             .fetch_all(&self.reader)
@@ -78,7 +88,13 @@ impl ResultStore for SqliteStore {
         rows.iter().map(result_from_row).collect()
     }
 
-    async fn list_results(&self, job: JobId, flagged_only: bool, after: Option<i64>, limit: u32) -> Result<Vec<StoredResult>> {
+    async fn list_results(
+        &self,
+        job: JobId,
+        flagged_only: bool,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>> {
         let flagged = if flagged_only { " AND flagged = 1" } else { "" };
         let sql = format!(
             "SELECT {RESULT_COLUMNS} FROM job_results
@@ -98,10 +114,11 @@ impl ResultStore for SqliteStore {
 #[async_trait]
 impl JudgeCacheStore for SqliteStore {
     async fn get_verdict(&self, key: &str) -> Result<Option<serde_json::Value>> {
-        let raw: Option<String> = sqlx::query_scalar("SELECT verdict FROM judge_cache WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.reader)
-            .await?;
+        let raw: Option<String> =
+            sqlx::query_scalar("SELECT verdict FROM judge_cache WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?;
         raw.as_deref().map(from_json).transpose()
     }
 

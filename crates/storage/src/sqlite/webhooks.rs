@@ -12,8 +12,8 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{
-    Result, SqliteStore, conflict_or, from_json, from_micros, from_micros_opt, lease_micros, micros, parse_project,
-    parse_uuid, to_json,
+    Result, SqliteStore, conflict_or, from_json, from_micros, from_micros_opt, lease_micros,
+    micros, parse_project, parse_uuid, to_json,
 };
 use crate::model::{DeliveryAttempt, WebhookDelivery, WebhookEndpoint};
 use crate::traits::WebhookStore;
@@ -73,7 +73,11 @@ impl WebhookStore for SqliteStore {
         Ok(())
     }
 
-    async fn list_endpoints(&self, org: OrgId, project: &ProjectId) -> Result<Vec<WebhookEndpoint>> {
+    async fn list_endpoints(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+    ) -> Result<Vec<WebhookEndpoint>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = ? AND project_id = ? ORDER BY created_at, id"
         );
@@ -96,7 +100,13 @@ impl WebhookStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn enqueue_event(&self, org: OrgId, project: &ProjectId, event_type: &str, payload: &serde_json::Value) -> Result<u64> {
+    async fn enqueue_event(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        event_type: &str,
+        payload: &serde_json::Value,
+    ) -> Result<u64> {
         let now = micros(Utc::now());
         let payload = to_json(payload)?;
         let mut tx = self.write_tx().await?;
@@ -130,7 +140,11 @@ impl WebhookStore for SqliteStore {
         Ok(endpoints.len() as u64)
     }
 
-    async fn claim_delivery(&self, now: DateTime<Utc>, lease: Duration) -> Result<Option<(WebhookDelivery, WebhookEndpoint)>> {
+    async fn claim_delivery(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<(WebhookDelivery, WebhookEndpoint)>> {
         let now = micros(now);
         let mut tx = self.write_tx().await?;
         let candidate: Option<String> = sqlx::query_scalar(
@@ -150,7 +164,10 @@ impl WebhookStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?");
-        let delivery = sqlx::query(AssertSqlSafe(sql)).bind(&id).fetch_one(&mut *tx).await?;
+        let delivery = sqlx::query(AssertSqlSafe(sql))
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
         let delivery = delivery_from_row(&delivery)?;
         let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?");
         let endpoint = sqlx::query(AssertSqlSafe(sql))
@@ -189,7 +206,12 @@ impl WebhookStore for SqliteStore {
         Ok(())
     }
 
-    async fn list_deliveries(&self, org: OrgId, endpoint: Uuid, limit: u32) -> Result<Vec<WebhookDelivery>> {
+    async fn list_deliveries(
+        &self,
+        org: OrgId,
+        endpoint: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE org_id = ? AND endpoint_id = ?
              ORDER BY created_at DESC, id DESC LIMIT ?"

@@ -35,32 +35,86 @@ pub async fn api_keys_are_created_found_touched_and_revoked(db: &Db) {
     assert_eq!(created.project, Some(pid("bot")));
     assert!(created.last_used_at.is_none() && created.revoked_at.is_none());
     assert!((now_micros() - created.created_at).num_seconds().abs() < 60);
-    db.access.create_api_key(key(a, "aaaaaaaaaaa2", Role::Owner)).await.unwrap();
-    db.access.create_api_key(key(b, "bbbbbbbbbbb1", Role::Viewer)).await.unwrap();
+    db.access
+        .create_api_key(key(a, "aaaaaaaaaaa2", Role::Owner))
+        .await
+        .unwrap();
+    db.access
+        .create_api_key(key(b, "bbbbbbbbbbb1", Role::Viewer))
+        .await
+        .unwrap();
 
-    let found = db.access.find_api_key("aaaaaaaaaaa1").await.unwrap().unwrap();
+    let found = db
+        .access
+        .find_api_key("aaaaaaaaaaa1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, created);
     assert!(db.access.find_api_key("nope").await.unwrap().is_none());
 
-    let duplicate = db.access.create_api_key(key(b, "aaaaaaaaaaa1", Role::Viewer)).await;
-    assert!(matches!(duplicate, Err(StorageError::Conflict(_))), "{duplicate:?}");
+    let duplicate = db
+        .access
+        .create_api_key(key(b, "aaaaaaaaaaa1", Role::Viewer))
+        .await;
+    assert!(
+        matches!(duplicate, Err(StorageError::Conflict(_))),
+        "{duplicate:?}"
+    );
 
     let used = now_micros();
     db.access.touch_api_key("aaaaaaaaaaa1", used).await.unwrap();
-    let found = db.access.find_api_key("aaaaaaaaaaa1").await.unwrap().unwrap();
+    let found = db
+        .access
+        .find_api_key("aaaaaaaaaaa1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.last_used_at, Some(used));
 
-    let listed: Vec<String> = db.access.list_api_keys(a).await.unwrap().into_iter().map(|k| k.key_id).collect();
+    let listed: Vec<String> = db
+        .access
+        .list_api_keys(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key_id)
+        .collect();
     assert_eq!(listed.len(), 2);
-    assert!(listed.contains(&"aaaaaaaaaaa1".to_owned()) && listed.contains(&"aaaaaaaaaaa2".to_owned()));
+    assert!(
+        listed.contains(&"aaaaaaaaaaa1".to_owned()) && listed.contains(&"aaaaaaaaaaa2".to_owned())
+    );
     assert_eq!(db.access.list_api_keys(b).await.unwrap().len(), 1);
 
     // Another organization cannot revoke the key; its own can, once.
-    assert!(!db.access.revoke_api_key(b, "aaaaaaaaaaa1", used).await.unwrap());
-    assert!(db.access.find_api_key("aaaaaaaaaaa1").await.unwrap().unwrap().revoked_at.is_none());
-    assert!(db.access.revoke_api_key(a, "aaaaaaaaaaa1", used).await.unwrap());
+    assert!(
+        !db.access
+            .revoke_api_key(b, "aaaaaaaaaaa1", used)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.access
+            .find_api_key("aaaaaaaaaaa1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+    assert!(
+        db.access
+            .revoke_api_key(a, "aaaaaaaaaaa1", used)
+            .await
+            .unwrap()
+    );
     assert!(!db.access.revoke_api_key(a, "missing", used).await.unwrap());
-    let revoked = db.access.find_api_key("aaaaaaaaaaa1").await.unwrap().unwrap();
+    let revoked = db
+        .access
+        .find_api_key("aaaaaaaaaaa1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(revoked.revoked_at, Some(used));
 }
 
@@ -71,12 +125,31 @@ pub async fn projects_are_unique_per_org_and_isolated(db: &Db) {
     let again = db.projects.create_project(a, &bot).await;
     assert!(matches!(again, Err(StorageError::Conflict(_))), "{again:?}");
     // The same id in another organization is another project.
-    db.projects.create_project(b, &project("bot")).await.unwrap();
-    db.projects.create_project(a, &project("search")).await.unwrap();
+    db.projects
+        .create_project(b, &project("bot"))
+        .await
+        .unwrap();
+    db.projects
+        .create_project(a, &project("search"))
+        .await
+        .unwrap();
 
-    assert_eq!(db.projects.get_project(a, &pid("bot")).await.unwrap(), Some(bot.clone()));
-    assert!(db.projects.get_project(b, &pid("search")).await.unwrap().is_none());
-    let ids = |list: Vec<evalguard_domain::project::Project>| list.into_iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        db.projects.get_project(a, &pid("bot")).await.unwrap(),
+        Some(bot.clone())
+    );
+    assert!(
+        db.projects
+            .get_project(b, &pid("search"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let ids = |list: Vec<evalguard_domain::project::Project>| {
+        list.into_iter()
+            .map(|p| p.id.to_string())
+            .collect::<Vec<_>>()
+    };
     let mut of_a = ids(db.projects.list_projects(a).await.unwrap());
     of_a.sort();
     assert_eq!(of_a, ["bot", "search"]);
@@ -89,10 +162,36 @@ pub async fn projects_are_unique_per_org_and_isolated(db: &Db) {
             ..Default::default()
         },
     };
-    assert!(db.projects.update_project_settings(a, &pid("bot"), &settings).await.unwrap());
-    assert!(!db.projects.update_project_settings(a, &pid("missing"), &settings).await.unwrap());
-    assert_eq!(db.projects.get_project(a, &pid("bot")).await.unwrap().unwrap().settings, settings);
-    assert_eq!(db.projects.get_project(b, &pid("bot")).await.unwrap().unwrap().settings, ProjectSettings::default());
+    assert!(
+        db.projects
+            .update_project_settings(a, &pid("bot"), &settings)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.projects
+            .update_project_settings(a, &pid("missing"), &settings)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.projects
+            .get_project(a, &pid("bot"))
+            .await
+            .unwrap()
+            .unwrap()
+            .settings,
+        settings
+    );
+    assert_eq!(
+        db.projects
+            .get_project(b, &pid("bot"))
+            .await
+            .unwrap()
+            .unwrap()
+            .settings,
+        ProjectSettings::default()
+    );
 }
 
 fn rubric(name: &str, criteria: &str) -> RubricDefinition {
@@ -108,21 +207,64 @@ fn rubric(name: &str, criteria: &str) -> RubricDefinition {
 
 pub async fn rubrics_are_upserted_listed_and_deleted(db: &Db) {
     let (a, b) = two_orgs(db).await;
-    db.projects.create_project(a, &project("bot")).await.unwrap();
-    db.projects.create_project(b, &project("bot")).await.unwrap();
-    db.projects.put_rubric(a, &pid("bot"), &rubric("tone", "polite")).await.unwrap();
-    db.projects.put_rubric(a, &pid("bot"), &rubric("accuracy", "correct")).await.unwrap();
+    db.projects
+        .create_project(a, &project("bot"))
+        .await
+        .unwrap();
+    db.projects
+        .create_project(b, &project("bot"))
+        .await
+        .unwrap();
+    db.projects
+        .put_rubric(a, &pid("bot"), &rubric("tone", "polite"))
+        .await
+        .unwrap();
+    db.projects
+        .put_rubric(a, &pid("bot"), &rubric("accuracy", "correct"))
+        .await
+        .unwrap();
     let replaced = rubric("tone", "polite and brief");
-    db.projects.put_rubric(a, &pid("bot"), &replaced).await.unwrap();
+    db.projects
+        .put_rubric(a, &pid("bot"), &replaced)
+        .await
+        .unwrap();
 
     let listed = db.projects.list_rubrics(a, &pid("bot")).await.unwrap();
     let names: Vec<&str> = listed.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["accuracy", "tone"]);
     assert_eq!(listed[1], replaced);
-    assert!(db.projects.list_rubrics(b, &pid("bot")).await.unwrap().is_empty());
+    assert!(
+        db.projects
+            .list_rubrics(b, &pid("bot"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    assert!(!db.projects.delete_rubric(b, &pid("bot"), "tone").await.unwrap());
-    assert!(db.projects.delete_rubric(a, &pid("bot"), "tone").await.unwrap());
-    assert!(!db.projects.delete_rubric(a, &pid("bot"), "tone").await.unwrap());
-    assert_eq!(db.projects.list_rubrics(a, &pid("bot")).await.unwrap().len(), 1);
+    assert!(
+        !db.projects
+            .delete_rubric(b, &pid("bot"), "tone")
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.projects
+            .delete_rubric(a, &pid("bot"), "tone")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.projects
+            .delete_rubric(a, &pid("bot"), "tone")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.projects
+            .list_rubrics(a, &pid("bot"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

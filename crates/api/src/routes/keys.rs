@@ -1,0 +1,167 @@
+//! API keys of the organization: create (secret shown once), list (never a
+//! hash or a secret), revoke. Admins manage keys up to their own role.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use evalguard_domain::{ApiKeySecret, ProjectId, Role};
+use evalguard_storage::{ApiKeyRecord, NewApiKey};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::unknown_project;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{ApiPath, JsonBody, object_with};
+use crate::state::Shared;
+
+const MAX_KEY_NAME_LEN: usize = 200;
+
+/// A key as listed: public id and metadata only.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyInfo {
+    pub key_id: String,
+    pub role: Role,
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyRecord> for KeyInfo {
+    fn from(r: ApiKeyRecord) -> Self {
+        Self {
+            key_id: r.key_id,
+            role: r.role,
+            project_id: r.project.map(String::from),
+            name: r.name,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// A new key, with its secret: the only time it is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyCreated {
+    #[serde(flatten)]
+    pub info: KeyInfo,
+    /// The whole key; store it now, it cannot be shown again.
+    pub key: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyList {
+    pub data: Vec<KeyInfo>,
+}
+
+fn role_too_high(role: Role, own: Role) -> ApiError {
+    ApiError::forbidden(
+        "role_too_high",
+        format!("a key with the {own} role cannot manage {role} keys"),
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys",
+    request_body = crate::openapi::KeyCreateBody,
+    responses((status = 201, description = "The key, with its secret shown once", body = KeyCreated)))]
+pub(crate) async fn create_key(
+    State(ctx): State<Shared>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
+    caller.require_role(Role::Admin)?;
+    caller.require_org_wide()?;
+    let obj = object_with(&body, &["role", "project_id", "name"])?;
+    let role = match obj.get("role") {
+        Some(Value::String(s)) => Role::parse(s)
+            .ok_or_else(|| ApiError::invalid_field("role", "role: must be viewer, member, admin or owner"))?,
+        None | Some(Value::Null) => return Err(ApiError::invalid_field("role", "role: is required")),
+        Some(_) => return Err(ApiError::invalid_field("role", "role: must be viewer, member, admin or owner")),
+    };
+    if role > caller.0.role {
+        return Err(role_too_high(role, caller.0.role));
+    }
+    let project = match obj.get("project_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let id = ProjectId::parse(s).map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
+            if ctx.api.storage.projects.get_project(caller.0.org_id, &id).await?.is_none() {
+                return Err(unknown_project("project_id", &id));
+            }
+            Some(id)
+        }
+        Some(_) => return Err(ApiError::invalid_field("project_id", "project_id: must be a string")),
+    };
+    let name = match obj.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= MAX_KEY_NAME_LEN => Some(s.clone()),
+        Some(_) => return Err(ApiError::invalid_field("name", format!("name: a string of at most {MAX_KEY_NAME_LEN} characters"))),
+    };
+    let secret = ApiKeySecret::generate();
+    let record = ctx
+        .api
+        .storage
+        .access
+        .create_api_key(NewApiKey {
+            org_id: caller.0.org_id,
+            key_id: secret.key_id().to_owned(),
+            hash: secret.hash(),
+            role,
+            project,
+            name,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(KeyCreated {
+            info: record.into(),
+            key: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
+    responses((status = 200, description = "The organization's keys (no secrets)", body = KeyList)))]
+pub(crate) async fn list_keys(State(ctx): State<Shared>, caller: Caller) -> Result<Json<KeyList>, ApiError> {
+    caller.require_role(Role::Admin)?;
+    caller.require_org_wide()?;
+    let keys = ctx.api.storage.access.list_api_keys(caller.0.org_id).await?;
+    Ok(Json(KeyList {
+        data: keys.into_iter().map(KeyInfo::from).collect(),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/keys/{key_id}", tag = "keys",
+    params(("key_id" = String, Path, description = "the key's public id")),
+    responses((status = 200, description = "The revoked key", body = KeyInfo)))]
+pub(crate) async fn revoke_key(
+    State(ctx): State<Shared>,
+    caller: Caller,
+    ApiPath(key_id): ApiPath<String>,
+) -> Result<Json<KeyInfo>, ApiError> {
+    caller.require_role(Role::Admin)?;
+    caller.require_org_wide()?;
+    let not_found = || ApiError::NotFound { what: "API key" };
+    let record = ctx
+        .api
+        .storage
+        .access
+        .find_api_key(&key_id)
+        .await?
+        .filter(|r| r.org_id == caller.0.org_id)
+        .ok_or_else(not_found)?;
+    if record.role > caller.0.role {
+        return Err(role_too_high(record.role, caller.0.role));
+    }
+    let now = Utc::now();
+    if record.revoked_at.is_none() && !ctx.api.storage.access.revoke_api_key(caller.0.org_id, &key_id, now).await? {
+        return Err(not_found());
+    }
+    let mut info = KeyInfo::from(record);
+    info.revoked_at.get_or_insert(now);
+    Ok(Json(info))
+}

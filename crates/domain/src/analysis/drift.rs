@@ -1,0 +1,373 @@
+//! Drift: have the distributions of scores, measurements, input/output
+//! features or the inputs' meaning moved away from the baseline?
+//!
+//! Following Evidently's defaults: up to 1,000 values per side, KS (numeric)
+//! or chi-square (categorical) p-values, BH-adjusted across the job's drift
+//! tests at `drift_fdr`; above that, where any shift is significant, the
+//! baseline-std-normalised Wasserstein distance or the Jensen–Shannon
+//! distance against `drift_distance`. Inputs' meaning: MMD permutation test.
+
+use serde_json::json;
+
+use evalguard_stats::{
+    KsMethod, chi2_contingency, jensen_shannon, ks_2samp, mean_diff_ci, mmd_permutation_test,
+    wasserstein_distance,
+};
+
+use super::{
+    FeatureSides, MIN_SAMPLES_PER_SIDE, MMD_PERMUTATIONS, MMD_SEED, ResolvedThresholds,
+    ScorerInput, finite_p, regression::passes, regression::rate_difference, wording,
+};
+use crate::job::{Evidence, Flag, FlagKind, Severity};
+use crate::scoring::ScoreKind;
+
+/// Above this many values on either side, distances replace p-values.
+pub const LARGE_SAMPLE: usize = 1000;
+/// A KS statistic or change of rate this large makes a drift flag critical.
+const LARGE_SHIFT: f64 = 0.3;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rule {
+    /// Flag when the BH-adjusted p-value is below `drift_fdr`.
+    AdjustedP,
+    /// Flag when `statistic` (a distance) is above `drift_distance`.
+    Distance,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    metric: String,
+    rule: Rule,
+    /// Whether the shift is large enough to be critical (p-value rule).
+    large: bool,
+    /// What moved, e.g. `mean 820 → 1140 ms`.
+    detail: String,
+    pub evidence: Evidence,
+}
+
+enum Series<'a> {
+    Numeric {
+        baseline: &'a [f64],
+        current: &'a [f64],
+        unit: Option<&'a str>,
+    },
+    /// Counts of `[in, out]` of a category named `what` (e.g. `pass rate`).
+    Categorical {
+        baseline: [u64; 2],
+        current: [u64; 2],
+        what: &'static str,
+    },
+}
+
+/// Drift tests of every scorer, text feature and the input embeddings.
+pub(super) fn candidates(
+    scorers: &[&ScorerInput],
+    features: Option<&FeatureSides>,
+) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for s in scorers {
+        let Some(baseline) = s.baseline.as_ref() else {
+            continue;
+        };
+        let series = match s.kind {
+            ScoreKind::PassFail => Series::Categorical {
+                baseline: split(passes(&baseline.values), baseline.n()),
+                current: split(passes(&s.current.values), s.current.n()),
+                what: "pass rate",
+            },
+            kind => Series::Numeric {
+                baseline: &baseline.values,
+                current: &s.current.values,
+                unit: kind.unit(),
+            },
+        };
+        out.extend(test(&s.name, series));
+    }
+    let Some(f) = features else { return out };
+    let covered = |name: &str| scorers.iter().any(|s| s.name == name);
+    let numeric = [
+        (
+            "input_length",
+            &f.baseline.input_length,
+            &f.current.input_length,
+            "characters",
+        ),
+        (
+            "output_length",
+            &f.baseline.output_length,
+            &f.current.output_length,
+            "characters",
+        ),
+        (
+            "latency",
+            &f.baseline.latency_ms,
+            &f.current.latency_ms,
+            "ms",
+        ),
+        ("tokens", &f.baseline.tokens, &f.current.tokens, "tokens"),
+    ];
+    for (name, baseline, current, unit) in numeric {
+        if !covered(name) {
+            out.extend(test(
+                name,
+                Series::Numeric {
+                    baseline,
+                    current,
+                    unit: Some(unit),
+                },
+            ));
+        }
+    }
+    if !covered("refusal") {
+        let count = |v: &[bool]| split(v.iter().filter(|r| **r).count() as u64, v.len());
+        let series = Series::Categorical {
+            baseline: count(&f.baseline.refused),
+            current: count(&f.current.refused),
+            what: "refusal rate",
+        };
+        out.extend(test("refusal", series));
+    }
+    out.extend(embedding_test(
+        &f.baseline.input_embeddings,
+        &f.current.input_embeddings,
+    ));
+    out
+}
+
+fn split(inside: u64, n: usize) -> [u64; 2] {
+    [inside, (n as u64).saturating_sub(inside)]
+}
+
+fn test(metric: &str, series: Series<'_>) -> Option<Candidate> {
+    match series {
+        Series::Numeric {
+            baseline,
+            current,
+            unit,
+        } => numeric_test(metric, baseline, current, unit),
+        Series::Categorical {
+            baseline,
+            current,
+            what,
+        } => categorical_test(metric, baseline, current, what),
+    }
+}
+
+fn numeric_test(
+    metric: &str,
+    baseline: &[f64],
+    current: &[f64],
+    unit: Option<&str>,
+) -> Option<Candidate> {
+    let (nb, nc) = (baseline.len(), current.len());
+    if nb < MIN_SAMPLES_PER_SIDE || nc < MIN_SAMPLES_PER_SIDE {
+        return None;
+    }
+    let ci = mean_diff_ci(baseline, current);
+    let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
+    let detail = format!(
+        "mean {} → {}{unit}",
+        wording::value(ci.mean_x),
+        wording::value(ci.mean_y)
+    );
+    let mut evidence = Evidence {
+        effect: Some(-ci.diff),
+        ci_low: Some(-ci.upper),
+        ci_high: Some(-ci.lower),
+        n_current: Some(nc as u64),
+        n_baseline: Some(nb as u64),
+        ..Evidence::default()
+    };
+    if nb <= LARGE_SAMPLE && nc <= LARGE_SAMPLE {
+        let ks = ks_2samp(baseline, current, KsMethod::Auto);
+        evidence.test = Some("ks_2samp".to_owned());
+        evidence.statistic = Some(ks.statistic);
+        evidence.p_value = Some(finite_p(ks.p_value));
+        return Some(Candidate {
+            metric: metric.to_owned(),
+            rule: Rule::AdjustedP,
+            large: ks.statistic >= LARGE_SHIFT,
+            detail,
+            evidence,
+        });
+    }
+    let distance = normalised_wasserstein(baseline, current);
+    evidence.test = Some("wasserstein_normed".to_owned());
+    evidence.statistic = Some(distance);
+    evidence
+        .extra
+        .insert("distance".to_owned(), json!(distance));
+    Some(Candidate {
+        metric: metric.to_owned(),
+        rule: Rule::Distance,
+        large: false,
+        detail,
+        evidence,
+    })
+}
+
+fn std_dev(v: &[f64]) -> f64 {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len().max(2) - 1) as f64).sqrt()
+}
+
+/// Wasserstein-1 divided by the baseline's standard deviation; when the
+/// baseline is constant, by the pooled one (both constant: no shift to scale).
+fn normalised_wasserstein(baseline: &[f64], current: &[f64]) -> f64 {
+    let w = wasserstein_distance(baseline, current);
+    let mut scale = std_dev(baseline);
+    if scale <= f64::EPSILON {
+        let pooled: Vec<f64> = baseline.iter().chain(current).copied().collect();
+        scale = std_dev(&pooled);
+    }
+    if scale > f64::EPSILON && w.is_finite() {
+        w / scale
+    } else {
+        0.0
+    }
+}
+
+fn categorical_test(
+    metric: &str,
+    baseline: [u64; 2],
+    current: [u64; 2],
+    what: &'static str,
+) -> Option<Candidate> {
+    let (nb, nc) = (baseline[0] + baseline[1], current[0] + current[1]);
+    if nb < MIN_SAMPLES_PER_SIDE as u64 || nc < MIN_SAMPLES_PER_SIDE as u64 {
+        return None;
+    }
+    let (effect, low, high) = rate_difference(baseline[0], nb, current[0], nc);
+    let (rate_b, rate_c) = (
+        baseline[0] as f64 / nb as f64,
+        current[0] as f64 / nc as f64,
+    );
+    let detail = format!(
+        "{what} {} → {}",
+        wording::percent(rate_b),
+        wording::percent(rate_c)
+    );
+    let mut evidence = Evidence {
+        effect: Some(effect),
+        ci_low: Some(low),
+        ci_high: Some(high),
+        n_current: Some(nc),
+        n_baseline: Some(nb),
+        ..Evidence::default()
+    };
+    evidence.extra.insert("rate".to_owned(), json!(rate_c));
+    evidence
+        .extra
+        .insert("rate_baseline".to_owned(), json!(rate_b));
+    if nb <= LARGE_SAMPLE as u64 && nc <= LARGE_SAMPLE as u64 {
+        // A table with an empty column (everything passed on both sides) cannot drift.
+        let chi2 = chi2_contingency(&[baseline.to_vec(), current.to_vec()]).ok()?;
+        evidence.test = Some("chi2_contingency".to_owned());
+        evidence.statistic = Some(chi2.statistic);
+        evidence.p_value = Some(finite_p(chi2.p_value));
+        return Some(Candidate {
+            metric: metric.to_owned(),
+            rule: Rule::AdjustedP,
+            large: effect.abs() >= LARGE_SHIFT,
+            detail,
+            evidence,
+        });
+    }
+    let as_f64 = |c: [u64; 2]| [c[0] as f64, c[1] as f64];
+    let distance = jensen_shannon(&as_f64(baseline), &as_f64(current));
+    let distance = if distance.is_finite() { distance } else { 0.0 };
+    evidence.test = Some("jensen_shannon".to_owned());
+    evidence.statistic = Some(distance);
+    evidence
+        .extra
+        .insert("distance".to_owned(), json!(distance));
+    Some(Candidate {
+        metric: metric.to_owned(),
+        rule: Rule::Distance,
+        large: false,
+        detail,
+        evidence,
+    })
+}
+
+fn embedding_test(baseline: &[Vec<f64>], current: &[Vec<f64>]) -> Option<Candidate> {
+    if baseline.len() < MIN_SAMPLES_PER_SIDE || current.len() < MIN_SAMPLES_PER_SIDE {
+        return None;
+    }
+    let mmd = mmd_permutation_test(baseline, current, MMD_PERMUTATIONS, MMD_SEED);
+    let mut evidence = Evidence {
+        test: Some("mmd_permutation".to_owned()),
+        statistic: Some(mmd.mmd2),
+        p_value: Some(finite_p(mmd.p_value)),
+        n_current: Some(current.len() as u64),
+        n_baseline: Some(baseline.len() as u64),
+        ..Evidence::default()
+    };
+    evidence
+        .extra
+        .insert("permutations".to_owned(), json!(mmd.permutations));
+    Some(Candidate {
+        metric: "input_embedding".to_owned(),
+        rule: Rule::AdjustedP,
+        large: false,
+        detail: format!("MMD² {:.4} between the inputs' embeddings", mmd.mmd2),
+        evidence,
+    })
+}
+
+/// A drift flag when the rule's threshold is crossed; critical for large shifts.
+pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
+    let e = &c.evidence;
+    let test_name = match e.test.as_deref() {
+        Some("ks_2samp") => "KS",
+        Some("chi2_contingency") => "chi-square",
+        Some("mmd_permutation") => "permutation",
+        Some("wasserstein_normed") => "normalised Wasserstein distance",
+        _ => "Jensen–Shannon distance",
+    };
+    let (fired, critical, why) = match c.rule {
+        Rule::AdjustedP => {
+            let p = e.p_adjusted?;
+            let why = match e.statistic {
+                Some(d) if test_name == "KS" => {
+                    format!("KS D={d:.2}, {} after BH", wording::p_value(p))
+                }
+                _ => format!("{test_name} {} after BH", wording::p_value(p)),
+            };
+            (p < t.drift_fdr, c.large, why)
+        }
+        Rule::Distance => {
+            let d = e.statistic?;
+            (
+                d > t.drift_distance,
+                d > 2.0 * t.drift_distance,
+                format!("{test_name} {d:.2} > {}", t.drift_distance),
+            )
+        }
+    };
+    if !fired {
+        return None;
+    }
+    let mut evidence = e.clone();
+    if c.rule == Rule::Distance {
+        evidence
+            .extra
+            .insert("threshold".to_owned(), json!(t.drift_distance));
+    }
+    let subject = if c.metric == "input_embedding" {
+        "the inputs' meaning".to_owned()
+    } else {
+        format!("{} distribution", c.metric)
+    };
+    Some(Flag {
+        kind: FlagKind::Drift,
+        severity: if critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        metric: c.metric.clone(),
+        message: format!("{subject} shifted ({}; {why})", c.detail),
+        evidence,
+    })
+}

@@ -1,0 +1,412 @@
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::*;
+use crate::job::{FlagKind, Severity};
+
+fn normal(rng: &mut StdRng, mean: f64, sd: f64) -> f64 {
+    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+    mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+fn scores(rng: &mut StdRng, n: usize, mean: f64) -> SideScores {
+    let outcomes: Vec<ScoreOutcome> = (0..n)
+        .map(|_| ScoreOutcome::scored(normal(rng, mean, 0.1).clamp(0.0, 1.0)))
+        .collect();
+    SideScores::from_outcomes(&outcomes)
+}
+
+fn pass_fail(n: usize, passes: usize) -> SideScores {
+    let outcomes: Vec<ScoreOutcome> = (0..n)
+        .map(|i| ScoreOutcome::scored(if i < passes { 1.0 } else { 0.0 }))
+        .collect();
+    SideScores::from_outcomes(&outcomes)
+}
+
+fn hallucination_side(n: usize, hallucinated: usize) -> SideScores {
+    let outcomes: Vec<ScoreOutcome> = (0..n)
+        .map(|i| {
+            let bad = i < hallucinated;
+            ScoreOutcome::Scored {
+                value: if bad { 0.0 } else { 1.0 },
+                label: Some(if bad { "hallucinated" } else { "factual" }.to_owned()),
+                reasoning: None,
+            }
+        })
+        .collect();
+    SideScores::from_outcomes(&outcomes)
+}
+
+fn scorer(
+    name: &str,
+    kind: ScoreKind,
+    current: SideScores,
+    baseline: Option<SideScores>,
+) -> ScorerInput {
+    ScorerInput {
+        name: name.to_owned(),
+        kind,
+        current,
+        baseline,
+        agreement: None,
+        skipped: None,
+    }
+}
+
+fn run(scorers: Vec<ScorerInput>) -> Analysis {
+    analyse(&AnalysisInput {
+        scorers,
+        thresholds: ResolvedThresholds::default(),
+        features: None,
+    })
+}
+
+fn assert_evidence_is_complete(flag: &Flag) {
+    let e = &flag.evidence;
+    assert!(e.test.is_some(), "{flag:?}");
+    assert_eq!(e.p_value.is_some(), e.p_adjusted.is_some(), "{flag:?}");
+    if let (Some(p), Some(adj)) = (e.p_value, e.p_adjusted) {
+        assert!(adj >= p - 1e-12 && adj <= 1.0, "{flag:?}");
+    }
+    assert!(e.n_current.is_some(), "{flag:?}");
+}
+
+#[test]
+fn summary_counts_outcomes_and_means_only_scored() {
+    let mut side =
+        SideScores::from_outcomes(&[ScoreOutcome::scored(0.5), ScoreOutcome::scored(1.0)]);
+    side.push(&ScoreOutcome::NotApplicable { reason: "x".into() });
+    side.push(&ScoreOutcome::Error { cause: "x".into() });
+    side.push(&ScoreOutcome::scored(f64::NAN));
+    let skipped = ScorerInput {
+        skipped: Some("no judge provider is configured".into()),
+        ..scorer("toxicity", ScoreKind::Score, SideScores::default(), None)
+    };
+    let analysis = run(vec![
+        scorer(
+            "latency",
+            ScoreKind::Measurement { unit: "ms" },
+            side,
+            Some(pass_fail(3, 3)),
+        ),
+        skipped,
+    ]);
+    let latency = &analysis.summary["latency"];
+    assert_eq!(
+        (latency.n, latency.mean, latency.unit.as_deref()),
+        (2, Some(0.75), Some("ms"))
+    );
+    assert_eq!(latency.outcomes.not_applicable, 1);
+    assert_eq!(latency.outcomes.error, 1);
+    assert_eq!(latency.outcomes.unparsable, 1);
+    assert_eq!(latency.baseline.as_ref().map(|b| b.n), Some(3));
+    let toxicity = &analysis.summary["toxicity"];
+    assert_eq!(toxicity.mean, None);
+    assert!(toxicity.skipped.is_some());
+    assert!(analysis.flags.is_empty());
+}
+
+#[test]
+fn a_clear_score_drop_is_a_regression_with_negative_effect() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let baseline = scores(&mut rng, 200, 0.9);
+    let current = scores(&mut rng, 200, 0.7);
+    let analysis = run(vec![scorer(
+        "answer_relevance",
+        ScoreKind::Score,
+        current,
+        Some(baseline),
+    )]);
+    let flag = analysis
+        .flags
+        .iter()
+        .find(|f| f.kind == FlagKind::Regression)
+        .expect("regression flag");
+    assert_evidence_is_complete(flag);
+    assert_eq!(flag.metric, "answer_relevance");
+    assert_eq!(flag.evidence.test.as_deref(), Some("mann_whitney_u"));
+    let e = &flag.evidence;
+    let (effect, low, high) = (e.effect.unwrap(), e.ci_low.unwrap(), e.ci_high.unwrap());
+    assert!((effect + 0.2).abs() < 0.05, "{effect}");
+    assert!(low < effect && effect < high && high < -0.1);
+    assert_eq!(flag.severity, Severity::Critical);
+    assert!(
+        flag.message
+            .starts_with("answer_relevance fell from 0.89 to 0.70 (−0.18, 95% CI "),
+        "{}",
+        flag.message
+    );
+    assert!(
+        flag.message.contains("Mann–Whitney p") && flag.message.contains("after BH"),
+        "{}",
+        flag.message
+    );
+}
+
+#[test]
+fn an_improvement_or_a_tiny_drop_is_not_a_regression() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let baseline = scores(&mut rng, 300, 0.7);
+    let better = scores(&mut rng, 300, 0.9);
+    let analysis = run(vec![scorer(
+        "correctness",
+        ScoreKind::Score,
+        better,
+        Some(baseline.clone()),
+    )]);
+    assert!(
+        analysis
+            .flags
+            .iter()
+            .all(|f| f.kind != FlagKind::Regression)
+    );
+    // 0.03 lower is significant at this n but smaller than min_effect.
+    let slightly_worse = scores(&mut rng, 2000, 0.67);
+    let analysis = run(vec![scorer(
+        "correctness",
+        ScoreKind::Score,
+        slightly_worse,
+        Some(baseline),
+    )]);
+    assert!(
+        analysis
+            .flags
+            .iter()
+            .all(|f| f.kind != FlagKind::Regression)
+    );
+}
+
+#[test]
+fn a_pass_rate_drop_uses_the_proportion_test() {
+    let analysis = run(vec![scorer(
+        "json_validity",
+        ScoreKind::PassFail,
+        pass_fail(400, 320),
+        Some(pass_fail(400, 390)),
+    )]);
+    let flag = analysis
+        .flags
+        .iter()
+        .find(|f| f.kind == FlagKind::Regression)
+        .expect("regression flag");
+    assert_evidence_is_complete(flag);
+    assert_eq!(flag.evidence.test.as_deref(), Some("two_proportion_z"));
+    assert!((flag.evidence.effect.unwrap() + 0.175).abs() < 1e-9);
+    assert!(
+        flag.message.contains("pass rate fell from 98% to 80%"),
+        "{}",
+        flag.message
+    );
+    // The pass-rate change also shows as drift of the check's distribution.
+    assert!(
+        analysis
+            .flags
+            .iter()
+            .any(|f| f.kind == FlagKind::Drift && f.metric == "json_validity")
+    );
+}
+
+#[test]
+fn hallucination_above_threshold_and_above_baseline() {
+    let analysis = run(vec![scorer(
+        "hallucination",
+        ScoreKind::Score,
+        hallucination_side(500, 75),
+        Some(hallucination_side(500, 25)),
+    )]);
+    let flags: Vec<&Flag> = analysis
+        .flags
+        .iter()
+        .filter(|f| f.kind == FlagKind::Hallucination)
+        .collect();
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    let wilson = flags
+        .iter()
+        .find(|f| f.evidence.test.as_deref() == Some("wilson"))
+        .unwrap();
+    assert!(wilson.evidence.ci_low.unwrap() > 0.1);
+    assert_eq!(wilson.severity, Severity::Critical);
+    assert_eq!(wilson.evidence.extra["threshold"], serde_json::json!(0.05));
+    assert!(
+        wilson.message.starts_with("hallucination rate is 15%"),
+        "{}",
+        wilson.message
+    );
+    let versus = flags
+        .iter()
+        .find(|f| f.evidence.test.as_deref() == Some("two_proportion_z"))
+        .unwrap();
+    assert_evidence_is_complete(versus);
+    assert!((versus.evidence.effect.unwrap() + 0.10).abs() < 1e-9);
+    assert!(
+        versus.message.contains("rose from 5.0% to 15%")
+            || versus.message.contains("rose from 5% to 15%"),
+        "{}",
+        versus.message
+    );
+    // Hallucination is its own family, not a regression.
+    assert!(
+        analysis
+            .flags
+            .iter()
+            .all(|f| f.kind != FlagKind::Regression)
+    );
+}
+
+#[test]
+fn a_low_hallucination_rate_is_not_flagged() {
+    let analysis = run(vec![scorer(
+        "hallucination",
+        ScoreKind::Score,
+        hallucination_side(500, 20),
+        None,
+    )]);
+    assert!(analysis.flags.is_empty(), "{:?}", analysis.flags);
+}
+
+#[test]
+fn latency_drift_small_and_large_samples() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut side = |n: usize, mean: f64| {
+        let outcomes: Vec<ScoreOutcome> = (0..n)
+            .map(|_| ScoreOutcome::scored(normal(&mut rng, mean, 100.0)))
+            .collect();
+        SideScores::from_outcomes(&outcomes)
+    };
+    let kind = ScoreKind::Measurement { unit: "ms" };
+    let (b, c) = (side(300, 800.0), side(300, 900.0));
+    let analysis = run(vec![scorer("latency", kind, c, Some(b))]);
+    let flag = analysis
+        .flags
+        .iter()
+        .find(|f| f.kind == FlagKind::Drift)
+        .expect("drift flag");
+    assert_evidence_is_complete(flag);
+    assert_eq!(flag.evidence.test.as_deref(), Some("ks_2samp"));
+    assert!(
+        flag.message
+            .starts_with("latency distribution shifted (mean 8"),
+        "{}",
+        flag.message
+    );
+    assert!(flag.message.contains(" ms;"), "{}", flag.message);
+
+    let (b, c) = (side(1500, 800.0), side(1500, 900.0));
+    let analysis = run(vec![scorer("latency", kind, c, Some(b))]);
+    let flag = analysis
+        .flags
+        .iter()
+        .find(|f| f.kind == FlagKind::Drift)
+        .expect("drift flag");
+    assert_eq!(flag.evidence.test.as_deref(), Some("wasserstein_normed"));
+    assert!(flag.evidence.p_value.is_none() && flag.evidence.p_adjusted.is_none());
+    assert!(
+        flag.evidence.extra.contains_key("distance")
+            && flag.evidence.extra.contains_key("threshold")
+    );
+
+    let (b, c) = (side(1500, 800.0), side(1500, 801.0));
+    assert!(
+        run(vec![scorer("latency", kind, c, Some(b))])
+            .flags
+            .is_empty()
+    );
+}
+
+fn sample(input: &str, output: &str) -> TrafficSample {
+    let mut s = crate::scorers::test_sample::sample(input, output);
+    s.latency_ms = Some(100.0);
+    s
+}
+
+#[test]
+fn input_meaning_drift_is_detected_by_embeddings() {
+    let billing = [
+        "How do I update my credit card?",
+        "Why was I charged twice this month?",
+        "Can I get a refund for my invoice?",
+        "Where do I download receipts?",
+    ];
+    let travel = [
+        "Which beaches near Lisbon are quiet?",
+        "Best time to hike in Patagonia?",
+        "Is the night train to Vienna comfortable?",
+        "What to pack for Iceland in May?",
+    ];
+    let make = |topics: &[&str], n: usize| -> Vec<TrafficSample> {
+        (0..n)
+            .map(|i| {
+                sample(
+                    &format!("{} (ticket {i})", topics[i % topics.len()]),
+                    "Sure, here is how.",
+                )
+            })
+            .collect()
+    };
+    let analyse_features = |current: &[TrafficSample], baseline: &[TrafficSample]| {
+        analyse(&AnalysisInput {
+            scorers: Vec::new(),
+            thresholds: ResolvedThresholds::default(),
+            features: Some(FeatureSides {
+                current: TextFeatures::from_samples(current),
+                baseline: TextFeatures::from_samples(baseline),
+            }),
+        })
+    };
+    let shifted = analyse_features(&make(&travel, 60), &make(&billing, 60));
+    let flag = shifted
+        .flags
+        .iter()
+        .find(|f| f.metric == "input_embedding")
+        .expect("embedding drift");
+    assert_evidence_is_complete(flag);
+    assert_eq!(flag.evidence.test.as_deref(), Some("mmd_permutation"));
+    assert!(
+        flag.message.starts_with("the inputs' meaning shifted"),
+        "{}",
+        flag.message
+    );
+
+    let same = analyse_features(&make(&billing, 60), &make(&billing, 64));
+    assert!(
+        same.flags.iter().all(|f| f.metric != "input_embedding"),
+        "{:?}",
+        same.flags
+    );
+}
+
+#[test]
+fn features_covered_by_a_scorer_are_not_tested_twice() {
+    let samples: Vec<TrafficSample> = (0..20).map(|i| sample("q", &"x".repeat(i))).collect();
+    let longer: Vec<TrafficSample> = (0..20).map(|i| sample("q", &"x".repeat(100 + i))).collect();
+    let features = FeatureSides {
+        current: TextFeatures::from_samples(&longer),
+        baseline: TextFeatures::from_samples(&samples),
+    };
+    let by_scorer = SideScores::from_outcomes(
+        &(0..20)
+            .map(|i| ScoreOutcome::scored(100.0 + i as f64))
+            .collect::<Vec<_>>(),
+    );
+    let base = SideScores::from_outcomes(
+        &(0..20)
+            .map(|i| ScoreOutcome::scored(i as f64))
+            .collect::<Vec<_>>(),
+    );
+    let analysis = analyse(&AnalysisInput {
+        scorers: vec![scorer(
+            "output_length",
+            ScoreKind::Measurement { unit: "characters" },
+            by_scorer,
+            Some(base),
+        )],
+        thresholds: ResolvedThresholds::default(),
+        features: Some(features),
+    });
+    let output_length: Vec<&Flag> = analysis
+        .flags
+        .iter()
+        .filter(|f| f.metric == "output_length")
+        .collect();
+    assert_eq!(output_length.len(), 1, "{:?}", analysis.flags);
+}

@@ -1,0 +1,187 @@
+//! A local OpenAI-compatible judge provider for benchmarks: answers
+//! `POST /v1/chat/completions` with a valid hallucination verdict after a
+//! fixed latency, allows `--rps` requests per second with bursts of `--burst`
+//! (token bucket) and answers 429 with `Retry-After` beyond. `GET /stats`
+//! gives the counts as JSON; Ctrl-C prints them.
+//!
+//! cargo run --release -p evalguard-judge --example mock_openai -- --port 9100 --latency-ms 200 --rps 100 --burst 100
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+struct Options {
+    port: u16,
+    latency: Duration,
+    rps: f64,
+    burst: f64,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        port: 9100,
+        latency: Duration::from_millis(200),
+        rps: 100.0,
+        burst: 100.0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = || format!("{flag}: cannot read {value:?}");
+        match flag.as_str() {
+            "--port" => options.port = value.parse().map_err(|_| bad())?,
+            "--latency-ms" => {
+                options.latency = Duration::from_millis(value.parse().map_err(|_| bad())?)
+            }
+            "--rps" => options.rps = value.parse().map_err(|_| bad())?,
+            "--burst" => options.burst = value.parse().map_err(|_| bad())?,
+            _ => {
+                return Err(format!(
+                    "unknown flag {flag}; known: --port --latency-ms --rps --burst"
+                ));
+            }
+        }
+    }
+    if options.rps <= 0.0 || options.burst < 1.0 {
+        return Err("--rps must be positive and --burst at least 1".into());
+    }
+    Ok(options)
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+struct Mock {
+    options: Options,
+    bucket: Mutex<Bucket>,
+    ok: AtomicU64,
+    rejected: AtomicU64,
+    started: Instant,
+}
+
+impl Mock {
+    /// Takes a token, or says how long until one is available.
+    fn take(&self) -> Result<(), Duration> {
+        let mut bucket = match self.bucket.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = Instant::now();
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.at).as_secs_f64() * self.options.rps)
+            .min(self.options.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.options.rps,
+            ))
+        }
+    }
+
+    fn stats(&self) -> Value {
+        let ok = self.ok.load(Ordering::Relaxed);
+        let rejected = self.rejected.load(Ordering::Relaxed);
+        let total = ok + rejected;
+        json!({
+            "ok_200": ok,
+            "rejected_429": rejected,
+            "total": total,
+            "rejected_share": if total == 0 { 0.0 } else { rejected as f64 / total as f64 },
+            "uptime_secs": self.started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+const VERDICT: &str = r#"{"claims":[{"claim":"The answer restates the context","verdict":"supported"}],"reasoning":"Every claim is supported by the context."}"#;
+
+async fn completions(State(mock): State<Arc<Mock>>) -> Response {
+    if let Err(wait) = mock.take() {
+        mock.rejected.fetch_add(1, Ordering::Relaxed);
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let body = json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}});
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("retry-after", seconds.to_string()),
+                ("retry-after-ms", wait.as_millis().max(1).to_string()),
+            ],
+            Json(body),
+        )
+            .into_response();
+    }
+    tokio::time::sleep(mock.options.latency).await;
+    mock.ok.fetch_add(1, Ordering::Relaxed);
+    Json(json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock-judge",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": VERDICT}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 350, "completion_tokens": 40, "total_tokens": 390}
+    }))
+    .into_response()
+}
+
+async fn stats(State(mock): State<Arc<Mock>>) -> Json<Value> {
+    Json(mock.stats())
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("mock_openai: {message}");
+            std::process::exit(2);
+        }
+    };
+    let port = options.port;
+    let mock = Arc::new(Mock {
+        bucket: Mutex::new(Bucket {
+            tokens: options.burst,
+            at: Instant::now(),
+        }),
+        options,
+        ok: AtomicU64::new(0),
+        rejected: AtomicU64::new(0),
+        started: Instant::now(),
+    });
+    let app = Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/chat/completions", post(completions))
+        .route("/stats", get(stats))
+        .with_state(Arc::clone(&mock));
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("mock_openai: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "mock_openai listening on http://127.0.0.1:{port}/v1 (latency {} ms, {} req/s, burst {})",
+        mock.options.latency.as_millis(),
+        mock.options.rps,
+        mock.options.burst
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("mock_openai: {e}");
+    }
+    println!("{}", mock.stats());
+}
