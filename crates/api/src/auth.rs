@@ -19,7 +19,11 @@ use crate::state::Shared;
 /// Middleware on every `/api/v1/*` route that needs a key: resolves the key to
 /// a [`Principal`], applies the rate limit, and adds the `RateLimit-*` headers
 /// to whatever the handler answers.
-pub(crate) async fn authenticate(State(ctx): State<Shared>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(ctx): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let principal = match resolve_principal(&ctx, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -77,7 +81,10 @@ async fn resolve_principal(ctx: &Shared, headers: &HeaderMap) -> Result<Principa
         return Err(invalid());
     }
     if record.revoked_at.is_some() {
-        return Err(ApiError::unauthorized("api_key_revoked", "the API key has been revoked"));
+        return Err(ApiError::unauthorized(
+            "api_key_revoked",
+            "the API key has been revoked",
+        ));
     }
     if ctx.touch_due(&record.key_id, Instant::now()) {
         // Off the request path: a slow write must not delay the answer.
@@ -109,7 +116,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or_else(|| ApiError::Internal("a protected route was mounted without authentication".into()))
+            .ok_or_else(|| {
+                ApiError::Internal("a protected route was mounted without authentication".into())
+            })
     }
 }
 
@@ -120,7 +129,10 @@ impl Caller {
         } else {
             Err(ApiError::forbidden(
                 "insufficient_role",
-                format!("this action needs the {needed} role; the key has {}", self.0.role),
+                format!(
+                    "this action needs the {needed} role; the key has {}",
+                    self.0.role
+                ),
             ))
         }
     }
@@ -143,7 +155,9 @@ impl Caller {
             None => Ok(()),
             Some(p) => Err(ApiError::forbidden(
                 "project_out_of_scope",
-                format!("the key is restricted to project '{p}' and cannot act on the whole organization"),
+                format!(
+                    "the key is restricted to project '{p}' and cannot act on the whole organization"
+                ),
             )),
         }
     }

@@ -55,7 +55,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>, param: Option<&str>) -> Self {
+    pub fn bad_request(
+        code: &'static str,
+        message: impl Into<String>,
+        param: Option<&str>,
+    ) -> Self {
         ApiError::BadRequest {
             code,
             message: message.into(),
@@ -178,7 +182,11 @@ mod tests {
 
     #[tokio::test]
     async fn errors_are_json_with_code_and_message() {
-        let (s, _, b) = body_of(ApiError::invalid_field("sample_count", "must be between 1 and 10000")).await;
+        let (s, _, b) = body_of(ApiError::invalid_field(
+            "sample_count",
+            "must be between 1 and 10000",
+        ))
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(b["error"]["code"], "invalid_request");
         assert_eq!(b["error"]["param"], "sample_count");
@@ -195,7 +203,10 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limited_carries_retry_after() {
-        let (s, h, _) = body_of(ApiError::RateLimited { retry_after_secs: 3 }).await;
+        let (s, h, _) = body_of(ApiError::RateLimited {
+            retry_after_secs: 3,
+        })
+        .await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(h[header::RETRY_AFTER], "3");
     }
@@ -205,7 +216,10 @@ mod tests {
         let (s, _, b) = body_of(ApiError::Internal("secret table name t_keys".into())).await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!b.to_string().contains("t_keys"));
-        let (s, _, b) = body_of(ApiError::Storage(StorageError::Corrupt("row 7 of api_keys".into()))).await;
+        let (s, _, b) = body_of(ApiError::Storage(StorageError::Corrupt(
+            "row 7 of api_keys".into(),
+        )))
+        .await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!b.to_string().contains("api_keys"));
     }
@@ -216,9 +230,21 @@ mod tests {
             (ApiError::NotFound { what: "job" }, 404, "not_found"),
             (ApiError::RouteNotFound, 404, "route_not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
-            (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),
-            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
-            (ApiError::forbidden("insufficient_role", "x"), 403, "insufficient_role"),
+            (
+                ApiError::PayloadTooLarge { limit: 10 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::forbidden("insufficient_role", "x"),
+                403,
+                "insufficient_role",
+            ),
             (ApiError::NotReady, 503, "not_ready"),
         ];
         for (e, status, code) in cases {

@@ -23,7 +23,12 @@ pub(crate) struct JsonBody(pub Value);
 pub(crate) struct JsonBytes(pub Bytes);
 
 fn is_json_content_type(raw: &str) -> bool {
-    let mime = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -43,13 +48,20 @@ impl FromRequest<Shared> for JsonBytes {
             Some(p) if p.as_str() == TRAFFIC_PATH => state.api.limits.traffic_body_bytes,
             _ => state.api.limits.body_bytes,
         };
-        Bytes::from_request(req, state).await.map(JsonBytes).map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::bad_request("unreadable_body", "the request body could not be read", None)
-            }
-        })
+        Bytes::from_request(req, state)
+            .await
+            .map(JsonBytes)
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge { limit }
+                } else {
+                    ApiError::bad_request(
+                        "unreadable_body",
+                        "the request body could not be read",
+                        None,
+                    )
+                }
+            })
     }
 }
 
@@ -64,10 +76,19 @@ impl FromRequest<Shared> for JsonBody {
 
 pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("invalid_json", "the request body is empty; send a JSON object", None));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty; send a JSON object",
+            None,
+        ));
     }
-    serde_json::from_slice::<Value>(bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON: {e}"), None))
+    serde_json::from_slice::<Value>(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the request body is not valid JSON: {e}"),
+            None,
+        )
+    })
 }
 
 /// Path parameters; a segment that cannot be decoded is a 404 like any
@@ -90,13 +111,19 @@ pub(crate) struct QueryPairs(pub Vec<(String, String)>);
 
 impl QueryPairs {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Refuses names other than `known`, so a misspelt filter is not ignored.
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
         match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            Some((k, _)) => Err(ApiError::invalid_field(k.clone(), format!("unknown query parameter '{k}'"))),
+            Some((k, _)) => Err(ApiError::invalid_field(
+                k.clone(),
+                format!("unknown query parameter '{k}'"),
+            )),
             None => Ok(()),
         }
     }
@@ -109,19 +136,35 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let pairs = parts
             .uri
             .query()
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(QueryPairs(pairs))
     }
 }
 
 /// A required non-empty string field of a JSON object.
-pub(crate) fn required_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required_str<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<&'a str, ApiError> {
     match obj.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(ApiError::invalid_field(field, format!("{field}: must not be empty"))),
-        None | Some(Value::Null) => Err(ApiError::invalid_field(field, format!("{field}: is required"))),
-        Some(_) => Err(ApiError::invalid_field(field, format!("{field}: must be a string"))),
+        Some(Value::String(_)) => Err(ApiError::invalid_field(
+            field,
+            format!("{field}: must not be empty"),
+        )),
+        None | Some(Value::Null) => Err(ApiError::invalid_field(
+            field,
+            format!("{field}: is required"),
+        )),
+        Some(_) => Err(ApiError::invalid_field(
+            field,
+            format!("{field}: must be a string"),
+        )),
     }
 }
 
@@ -131,10 +174,16 @@ pub(crate) fn object_with<'a>(
     known: &[&str],
 ) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
     let Value::Object(obj) = body else {
-        return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
+        return Err(ApiError::invalid_field(
+            "body",
+            "the body must be a JSON object",
+        ));
     };
     if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(ApiError::invalid_field(k.clone(), format!("{k}: is not a known field")));
+        return Err(ApiError::invalid_field(
+            k.clone(),
+            format!("{k}: is not a known field"),
+        ));
     }
     Ok(obj)
 }
@@ -145,10 +194,21 @@ mod tests {
 
     #[test]
     fn json_content_types() {
-        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
             assert!(is_json_content_type(ok), "{ok}");
         }
-        for bad in ["", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "text/json"] {
+        for bad in [
+            "",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/json",
+        ] {
             assert!(!is_json_content_type(bad), "{bad}");
         }
     }
@@ -160,6 +220,9 @@ mod tests {
             assert_eq!(e.code(), "invalid_json");
         }
         let deep = "[".repeat(100_000);
-        assert_eq!(parse_json(deep.as_bytes()).unwrap_err().code(), "invalid_json");
+        assert_eq!(
+            parse_json(deep.as_bytes()).unwrap_err().code(),
+            "invalid_json"
+        );
     }
 }

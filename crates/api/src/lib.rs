@@ -45,27 +45,122 @@ pub enum Access {
 fn route_table() -> Vec<(Method, &'static str, Access, MethodRouter<Shared>)> {
     use Access::{ApiKey, Public};
     vec![
-        (Method::POST, "/api/v1/projects", ApiKey, post(projects::create_project)),
-        (Method::GET, "/api/v1/projects", ApiKey, get(projects::list_projects)),
-        (Method::GET, "/api/v1/projects/{id}", ApiKey, get(projects::get_project)),
-        (Method::PATCH, "/api/v1/projects/{id}", ApiKey, patch(projects::patch_project)),
-        (Method::POST, "/api/v1/projects/{id}/scorers", ApiKey, post(scorers::put_rubric)),
-        (Method::GET, "/api/v1/projects/{id}/scorers", ApiKey, get(scorers::list_rubrics)),
-        (Method::DELETE, "/api/v1/projects/{id}/scorers/{name}", ApiKey, delete(scorers::delete_rubric)),
-        (Method::POST, "/api/v1/projects/{id}/webhooks", ApiKey, post(webhooks::create_webhook)),
-        (Method::GET, "/api/v1/projects/{id}/webhooks", ApiKey, get(webhooks::list_webhooks)),
-        (Method::DELETE, "/api/v1/webhooks/{id}", ApiKey, delete(webhooks::delete_webhook)),
-        (Method::GET, "/api/v1/webhooks/{id}/deliveries", ApiKey, get(webhooks::list_deliveries)),
-        (Method::POST, extract::TRAFFIC_PATH, ApiKey, post(traffic::ingest)),
-        (Method::POST, "/api/v1/auto-eval", ApiKey, post(jobs::create_job)),
-        (Method::GET, "/api/v1/auto-eval", ApiKey, get(jobs::list_jobs)),
-        (Method::GET, "/api/v1/auto-eval/{job_id}", ApiKey, get(jobs::get_job)),
-        (Method::POST, "/api/v1/auto-eval/{job_id}/cancel", ApiKey, post(jobs::cancel_job)),
-        (Method::GET, "/api/v1/auto-eval/{job_id}/results", ApiKey, get(jobs::list_results)),
+        (
+            Method::POST,
+            "/api/v1/projects",
+            ApiKey,
+            post(projects::create_project),
+        ),
+        (
+            Method::GET,
+            "/api/v1/projects",
+            ApiKey,
+            get(projects::list_projects),
+        ),
+        (
+            Method::GET,
+            "/api/v1/projects/{id}",
+            ApiKey,
+            get(projects::get_project),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/projects/{id}",
+            ApiKey,
+            patch(projects::patch_project),
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects/{id}/scorers",
+            ApiKey,
+            post(scorers::put_rubric),
+        ),
+        (
+            Method::GET,
+            "/api/v1/projects/{id}/scorers",
+            ApiKey,
+            get(scorers::list_rubrics),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/projects/{id}/scorers/{name}",
+            ApiKey,
+            delete(scorers::delete_rubric),
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects/{id}/webhooks",
+            ApiKey,
+            post(webhooks::create_webhook),
+        ),
+        (
+            Method::GET,
+            "/api/v1/projects/{id}/webhooks",
+            ApiKey,
+            get(webhooks::list_webhooks),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/webhooks/{id}",
+            ApiKey,
+            delete(webhooks::delete_webhook),
+        ),
+        (
+            Method::GET,
+            "/api/v1/webhooks/{id}/deliveries",
+            ApiKey,
+            get(webhooks::list_deliveries),
+        ),
+        (
+            Method::POST,
+            extract::TRAFFIC_PATH,
+            ApiKey,
+            post(traffic::ingest),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auto-eval",
+            ApiKey,
+            post(jobs::create_job),
+        ),
+        (
+            Method::GET,
+            "/api/v1/auto-eval",
+            ApiKey,
+            get(jobs::list_jobs),
+        ),
+        (
+            Method::GET,
+            "/api/v1/auto-eval/{job_id}",
+            ApiKey,
+            get(jobs::get_job),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auto-eval/{job_id}/cancel",
+            ApiKey,
+            post(jobs::cancel_job),
+        ),
+        (
+            Method::GET,
+            "/api/v1/auto-eval/{job_id}/results",
+            ApiKey,
+            get(jobs::list_results),
+        ),
         (Method::POST, "/api/v1/keys", ApiKey, post(keys::create_key)),
         (Method::GET, "/api/v1/keys", ApiKey, get(keys::list_keys)),
-        (Method::DELETE, "/api/v1/keys/{key_id}", ApiKey, delete(keys::revoke_key)),
-        (Method::GET, openapi::OPENAPI_PATH, Public, get(openapi::serve)),
+        (
+            Method::DELETE,
+            "/api/v1/keys/{key_id}",
+            ApiKey,
+            delete(keys::revoke_key),
+        ),
+        (
+            Method::GET,
+            openapi::OPENAPI_PATH,
+            Public,
+            get(openapi::serve),
+        ),
         (Method::GET, "/healthz", Public, get(health::healthz)),
         (Method::GET, "/readyz", Public, get(health::readyz)),
         (Method::GET, "/metrics", Public, get(metrics::render)),
@@ -75,7 +170,10 @@ fn route_table() -> Vec<(Method, &'static str, Access, MethodRouter<Shared>)> {
 /// Every route the router serves (method, path template, access), e.g. for
 /// checking the OpenAPI document against the live routes.
 pub fn live_routes() -> Vec<(Method, &'static str, Access)> {
-    route_table().into_iter().map(|(m, p, a, _)| (m, p, a)).collect()
+    route_table()
+        .into_iter()
+        .map(|(m, p, a, _)| (m, p, a))
+        .collect()
 }
 
 /// The whole HTTP API.
@@ -98,7 +196,10 @@ pub fn router(state: ApiState) -> Router {
             Access::Public => public = public.route(path, handler),
         }
     }
-    let protected = protected.route_layer(middleware::from_fn_with_state(shared.clone(), auth::authenticate));
+    let protected = protected.route_layer(middleware::from_fn_with_state(
+        shared.clone(),
+        auth::authenticate,
+    ));
 
     let request_id = HeaderName::from_static("x-request-id");
     public

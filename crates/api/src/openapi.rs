@@ -168,10 +168,22 @@ pub(crate) struct ApiDoc;
 struct CommonAnswers;
 
 const ERROR_ANSWERS: [(&str, &str); 7] = [
-    ("400", "Malformed JSON, wrong types, missing fields, values out of range, or an unknown project in the body"),
-    ("401", "No key, a malformed, unknown or revoked key (with `WWW-Authenticate: Bearer`)"),
-    ("403", "The key's role is too low, or the resource is outside its project scope"),
-    ("404", "An id in the path that does not exist in the key's organization"),
+    (
+        "400",
+        "Malformed JSON, wrong types, missing fields, values out of range, or an unknown project in the body",
+    ),
+    (
+        "401",
+        "No key, a malformed, unknown or revoked key (with `WWW-Authenticate: Bearer`)",
+    ),
+    (
+        "403",
+        "The key's role is too low, or the resource is outside its project scope",
+    ),
+    (
+        "404",
+        "An id in the path that does not exist in the key's organization",
+    ),
     ("413", "The body is larger than the limit"),
     ("415", "The body is not application/json"),
     ("429", "Rate limit hit (with `Retry-After`)"),
@@ -182,21 +194,44 @@ impl Modify for CommonAnswers {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("eg_<key id>_<secret>").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("eg_<key id>_<secret>")
+                    .build(),
+            ),
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/api/v1/") || path == OPENAPI_PATH {
                 continue;
             }
-            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
             for operation in operations.into_iter().flatten() {
-                operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
                 for (status, description) in ERROR_ANSWERS {
                     let answer = ResponseBuilder::new()
                         .description(description)
-                        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
                         .build();
-                    operation.responses.responses.entry(status.to_owned()).or_insert(answer.into());
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert(answer.into());
                 }
             }
         }
@@ -210,9 +245,9 @@ static DOCUMENT: OnceLock<String> = OnceLock::new();
 /// The document as JSON text, built once per process.
 pub(crate) fn document() -> &'static str {
     DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .unwrap_or_else(|e| format!("{{\"error\":{{\"code\":\"internal_error\",\"message\":\"{e}\"}}}}"))
+        ApiDoc::openapi().to_json().unwrap_or_else(|e| {
+            format!("{{\"error\":{{\"code\":\"internal_error\",\"message\":\"{e}\"}}}}")
+        })
     })
 }
 
@@ -232,14 +267,22 @@ mod tests {
         assert_eq!(doc["openapi"], "3.1.0");
         let schemas = &doc["components"]["schemas"];
         let req = &schemas["AutoEvalRequestBody"];
-        assert!(req["required"].as_array().unwrap().contains(&"target".into()));
+        assert!(
+            req["required"]
+                .as_array()
+                .unwrap()
+                .contains(&"target".into())
+        );
         let sc = &req["properties"]["sample_count"];
         assert_eq!(sc["default"], 100);
         assert_eq!(sc["minimum"], 1);
         assert_eq!(sc["maximum"], 10000);
         let target = &schemas["Target"];
         for f in ["model", "prompt_id", "project_id"] {
-            assert!(target["required"].as_array().unwrap().contains(&f.into()), "{f}");
+            assert!(
+                target["required"].as_array().unwrap().contains(&f.into()),
+                "{f}"
+            );
         }
         let op = &doc["paths"]["/api/v1/auto-eval"]["post"];
         for status in ["202", "400", "401", "403", "404", "413", "415", "429"] {

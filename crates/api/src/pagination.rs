@@ -15,7 +15,10 @@ pub(crate) fn parse_limit(query: &QueryPairs) -> Result<u32, ApiError> {
         None => Ok(DEFAULT_LIMIT),
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))),
+            _ => Err(ApiError::invalid_field(
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+            )),
         },
     }
 }
@@ -28,32 +31,48 @@ pub(crate) fn encode_cursor(tag: &str, position: &str) -> String {
 /// Decodes a cursor of the list named by `tag`; any other text is a 400.
 pub(crate) fn decode_cursor(tag: &str, cursor: &str) -> Result<String, ApiError> {
     let bad = || ApiError::invalid_field("cursor", "cursor is not one this list returned");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| bad())?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let position = text.strip_prefix(tag).and_then(|r| r.strip_prefix(':')).ok_or_else(bad)?;
+    let position = text
+        .strip_prefix(tag)
+        .and_then(|r| r.strip_prefix(':'))
+        .ok_or_else(bad)?;
     Ok(position.to_owned())
 }
 
 /// The cursor of the query, decoded and parsed by `parse`.
-pub(crate) fn cursor_position<T>(query: &QueryPairs, tag: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+pub(crate) fn cursor_position<T>(
+    query: &QueryPairs,
+    tag: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
     match query.get("cursor") {
         None | Some("") => Ok(None),
         Some(raw) => {
             let position = decode_cursor(tag, raw)?;
-            parse(&position)
-                .map(Some)
-                .ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this list returned"))
+            parse(&position).map(Some).ok_or_else(|| {
+                ApiError::invalid_field("cursor", "cursor is not one this list returned")
+            })
         }
     }
 }
 
 /// Cuts a page fetched with `limit + 1` rows to `limit` and says where the
 /// next page starts (`None` on the last page).
-pub(crate) fn page<T>(mut rows: Vec<T>, limit: u32, position_of: impl Fn(&T) -> String, tag: &str) -> (Vec<T>, Option<String>) {
+pub(crate) fn page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    position_of: impl Fn(&T) -> String,
+    tag: &str,
+) -> (Vec<T>, Option<String>) {
     let limit = limit as usize;
     if rows.len() > limit {
         rows.truncate(limit);
-        let next = rows.last().map(|last| encode_cursor(tag, &position_of(last)));
+        let next = rows
+            .last()
+            .map(|last| encode_cursor(tag, &position_of(last)));
         (rows, next)
     } else {
         (rows, None)
@@ -65,7 +84,12 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> QueryPairs {
-        QueryPairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        QueryPairs(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -100,7 +124,10 @@ mod tests {
     #[test]
     fn cursor_positions_are_parsed() {
         let q = query(&[("cursor", &encode_cursor("r", "42"))]);
-        assert_eq!(cursor_position(&q, "r", |s| s.parse::<i64>().ok()).unwrap(), Some(42));
+        assert_eq!(
+            cursor_position(&q, "r", |s| s.parse::<i64>().ok()).unwrap(),
+            Some(42)
+        );
         let q = query(&[("cursor", &encode_cursor("r", "x"))]);
         assert!(cursor_position(&q, "r", |s| s.parse::<i64>().ok()).is_err());
     }

@@ -58,7 +58,9 @@ impl RateLimiter {
         // the map is still usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < capacity);
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < capacity
+            });
         }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: capacity,
@@ -75,7 +77,11 @@ impl RateLimiter {
         drop(buckets);
         let remaining = tokens.floor().max(0.0) as u32;
         let reset_secs = ((capacity - tokens) / rate).ceil().max(0.0) as u64;
-        let retry_after_secs = if allowed { 0 } else { ((1.0 - tokens) / rate).ceil().max(1.0) as u64 };
+        let retry_after_secs = if allowed {
+            0
+        } else {
+            ((1.0 - tokens) / rate).ceil().max(1.0) as u64
+        };
         RateDecision {
             allowed,
             limit: self.per_minute,
@@ -118,8 +124,16 @@ mod tests {
         }
         assert!(!limiter.check("k", t0).allowed);
         assert!(!limiter.check("k", t0 + Duration::from_millis(500)).allowed);
-        assert!(limiter.check("k", t0 + Duration::from_millis(1_001)).allowed);
-        assert!(!limiter.check("k", t0 + Duration::from_millis(1_002)).allowed);
+        assert!(
+            limiter
+                .check("k", t0 + Duration::from_millis(1_001))
+                .allowed
+        );
+        assert!(
+            !limiter
+                .check("k", t0 + Duration::from_millis(1_002))
+                .allowed
+        );
     }
 
     #[test]

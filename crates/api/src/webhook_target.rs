@@ -36,7 +36,10 @@ impl WebhookTargetError {
 
 /// Checks a webhook URL; `allow_private` (server configuration) lifts the
 /// address rule, e.g. for tests that deliver to 127.0.0.1.
-pub async fn check_webhook_target(url: &str, allow_private: bool) -> Result<(), WebhookTargetError> {
+pub async fn check_webhook_target(
+    url: &str,
+    allow_private: bool,
+) -> Result<(), WebhookTargetError> {
     if url.len() > MAX_URL_LEN {
         return Err(WebhookTargetError::InvalidUrl);
     }
@@ -62,7 +65,9 @@ pub async fn check_webhook_target(url: &str, allow_private: bool) -> Result<(), 
             .collect(),
     };
     if addresses.is_empty() {
-        return Err(WebhookTargetError::Unresolvable(parsed.host_str().unwrap_or("").to_owned()));
+        return Err(WebhookTargetError::Unresolvable(
+            parsed.host_str().unwrap_or("").to_owned(),
+        ));
     }
     // Every address must be allowed: a name with one public and one private
     // address could be delivered to either.
@@ -93,30 +98,48 @@ mod tests {
             "http://0x7f.0.0.1/",
         ] {
             let err = check_webhook_target(url, false).await.unwrap_err();
-            assert!(matches!(err, WebhookTargetError::Forbidden(_)), "{url}: {err:?}");
+            assert!(
+                matches!(err, WebhookTargetError::Forbidden(_)),
+                "{url}: {err:?}"
+            );
             assert_eq!(err.code(), "webhook_target_forbidden");
         }
     }
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
-        let err = check_webhook_target("http://localhost:8080/hook", false).await.unwrap_err();
+        let err = check_webhook_target("http://localhost:8080/hook", false)
+            .await
+            .unwrap_err();
         assert!(matches!(err, WebhookTargetError::Forbidden(_)), "{err:?}");
     }
 
     #[tokio::test]
     async fn allow_private_lifts_the_address_rule_only() {
-        check_webhook_target("http://127.0.0.1:8080/hook", true).await.unwrap();
-        check_webhook_target("http://localhost/hook", true).await.unwrap();
+        check_webhook_target("http://127.0.0.1:8080/hook", true)
+            .await
+            .unwrap();
+        check_webhook_target("http://localhost/hook", true)
+            .await
+            .unwrap();
         assert_eq!(
-            check_webhook_target("ftp://127.0.0.1/", true).await.unwrap_err(),
+            check_webhook_target("ftp://127.0.0.1/", true)
+                .await
+                .unwrap_err(),
             WebhookTargetError::UnsupportedScheme
         );
     }
 
     #[tokio::test]
     async fn malformed_urls_are_refused() {
-        for url in ["", "not a url", "/relative", "file:///etc/passwd", "javascript:alert(1)", "http://user:pw@example.com/"] {
+        for url in [
+            "",
+            "not a url",
+            "/relative",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://user:pw@example.com/",
+        ] {
             let err = check_webhook_target(url, false).await.unwrap_err();
             assert_eq!(err.code(), "invalid_webhook_url", "{url}");
         }
@@ -124,7 +147,11 @@ mod tests {
 
     #[tokio::test]
     async fn public_literal_addresses_are_allowed() {
-        check_webhook_target("https://8.8.8.8/hook", false).await.unwrap();
-        check_webhook_target("http://[2606:4700:4700::1111]:8443/x", false).await.unwrap();
+        check_webhook_target("https://8.8.8.8/hook", false)
+            .await
+            .unwrap();
+        check_webhook_target("http://[2606:4700:4700::1111]:8443/x", false)
+            .await
+            .unwrap();
     }
 }

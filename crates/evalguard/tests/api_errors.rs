@@ -13,8 +13,19 @@ fn target() -> Value {
 }
 
 /// Sends raw bytes with a content type; returns status, headers and JSON body.
-async fn raw(app: &TestApp, key: Option<&str>, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = app.client.request(method, format!("{}{path}", app.base)).header("content-type", content_type).body(body);
+async fn raw(
+    app: &TestApp,
+    key: Option<&str>,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .header("content-type", content_type)
+        .body(body);
     if let Some(key) = key {
         req = req.bearer_auth(key);
     }
@@ -22,21 +33,36 @@ async fn raw(app: &TestApp, key: Option<&str>, method: Method, path: &str, conte
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, headers, body)
 }
 
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"]["code"], want_code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_eval_body_errors() {
     let app = TestApp::spawn_sqlite_with(|c| c.rate_limit_per_minute = 0).await;
     let owner = app.project("org-a", "alpha").await;
-    let post = |body: Vec<u8>| raw(&app, Some(&owner), Method::POST, "/api/v1/auto-eval", "application/json", body);
+    let post = |body: Vec<u8>| {
+        raw(
+            &app,
+            Some(&owner),
+            Method::POST,
+            "/api/v1/auto-eval",
+            "application/json",
+            body,
+        )
+    };
 
     for bad in ["{", "not json", "", "{\"target\": }", "[1,2"] {
         let (s, _, b) = post(bad.as_bytes().to_vec()).await;
@@ -48,31 +74,79 @@ async fn auto_eval_body_errors() {
         (json!({}), "target"),
         (json!({"target": null}), "target"),
         (json!({"target": "alpha"}), "target"),
-        (json!({"target": {"prompt_id": "p", "project_id": "alpha"}}), "target.model"),
-        (json!({"target": {"model": "m", "project_id": "alpha"}}), "target.prompt_id"),
-        (json!({"target": {"model": "m", "prompt_id": "p"}}), "target.project_id"),
-        (json!({"target": {"model": 1, "prompt_id": "p", "project_id": "alpha"}}), "target.model"),
-        (json!({"target": target(), "sample_count": 0}), "sample_count"),
-        (json!({"target": target(), "sample_count": -1}), "sample_count"),
-        (json!({"target": target(), "sample_count": 10001}), "sample_count"),
-        (json!({"target": target(), "sample_count": 1.5}), "sample_count"),
-        (json!({"target": target(), "sample_count": "100"}), "sample_count"),
-        (json!({"target": target(), "sample_count": 1e300}), "sample_count"),
-        (json!({"target": target(), "unknown_option": true}), "unknown_option"),
+        (
+            json!({"target": {"prompt_id": "p", "project_id": "alpha"}}),
+            "target.model",
+        ),
+        (
+            json!({"target": {"model": "m", "project_id": "alpha"}}),
+            "target.prompt_id",
+        ),
+        (
+            json!({"target": {"model": "m", "prompt_id": "p"}}),
+            "target.project_id",
+        ),
+        (
+            json!({"target": {"model": 1, "prompt_id": "p", "project_id": "alpha"}}),
+            "target.model",
+        ),
+        (
+            json!({"target": target(), "sample_count": 0}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "sample_count": -1}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "sample_count": 10001}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "sample_count": 1.5}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "sample_count": "100"}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "sample_count": 1e300}),
+            "sample_count",
+        ),
+        (
+            json!({"target": target(), "unknown_option": true}),
+            "unknown_option",
+        ),
     ];
     for (body, param) in cases {
         let (s, _, b) = post(body.to_string().into_bytes()).await;
         assert_error(s, &b, 400, "invalid_request");
         assert_eq!(b["error"]["param"], param, "{body}");
     }
-    let (s, _, b) = post(json!({"target": {"model": "m", "prompt_id": "p", "project_id": "nope"}}).to_string().into_bytes()).await;
+    let (s, _, b) = post(
+        json!({"target": {"model": "m", "prompt_id": "p", "project_id": "nope"}})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
     assert_error(s, &b, 400, "unknown_project");
     assert_eq!(b["error"]["param"], "target.project_id");
-    let (s, _, b) = post(json!({"target": target(), "scorers": ["no_such_scorer"]}).to_string().into_bytes()).await;
+    let (s, _, b) = post(
+        json!({"target": target(), "scorers": ["no_such_scorer"]})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
     assert_error(s, &b, 400, "unknown_scorer");
     // The boundaries themselves are accepted.
     for n in [1, 10_000] {
-        let (s, h, b) = post(json!({"target": target(), "sample_count": n}).to_string().into_bytes()).await;
+        let (s, h, b) = post(
+            json!({"target": target(), "sample_count": n})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
         assert_eq!(s, 202, "{b}");
         let id = b["job_id"].as_str().unwrap();
         assert_eq!(h["location"], format!("/api/v1/auto-eval/{id}").as_str());
@@ -115,7 +189,16 @@ async fn idempotency_key_returns_the_same_job() {
 async fn traffic_errors_name_the_sample() {
     let app = TestApp::spawn_sqlite_with(|c| c.rate_limit_per_minute = 0).await;
     let owner = app.project("org-a", "alpha").await;
-    let post = |body: Value| raw(&app, Some(&owner), Method::POST, "/api/v1/traffic", "application/json", body.to_string().into_bytes());
+    let post = |body: Value| {
+        raw(
+            &app,
+            Some(&owner),
+            Method::POST,
+            "/api/v1/traffic",
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    };
     let good = |i: usize| sample("alpha", "m", "p", &format!("s{i}"), "answer");
     let mut samples: Vec<Value> = (0..20).map(good).collect();
     samples[17]["model"] = json!(42);
@@ -154,113 +237,114 @@ async fn size_and_media_type_errors() {
     let app = TestApp::spawn_sqlite_with(|c| c.rate_limit_per_minute = 0).await;
     let owner = app.project("org-a", "alpha").await;
     // 256 KiB for ordinary endpoints.
-    let big = format!("{{\"target\": {}, \"pad\": \"{}\"}}", target(), "x".repeat(256 * 1024));
-    let (s, _, b) = raw(&app, Some(&owner), Method::POST, "/api/v1/auto-eval", "application/json", big.into_bytes()).await;
+    let big = format!(
+        "{{\"target\": {}, \"pad\": \"{}\"}}",
+        target(),
+        "x".repeat(256 * 1024)
+    );
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::POST,
+        "/api/v1/auto-eval",
+        "application/json",
+        big.into_bytes(),
+    )
+    .await;
     assert_error(s, &b, 413, "payload_too_large");
-    let (s, _, b) = raw(&app, Some(&owner), Method::POST, "/api/v1/projects", "application/json", vec![b' '; 300 * 1024]).await;
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::POST,
+        "/api/v1/projects",
+        "application/json",
+        vec![b' '; 300 * 1024],
+    )
+    .await;
     assert_error(s, &b, 413, "payload_too_large");
     // 16 MiB for traffic: 1 MiB passes the limit, 16 MiB + 1 does not.
-    let one_mib = json!({"samples": [sample("alpha", "m", "p", "big", &"y".repeat(1 << 20))]}).to_string();
-    let (s, _, b) = raw(&app, Some(&owner), Method::POST, "/api/v1/traffic", "application/json", one_mib.into_bytes()).await;
+    let one_mib =
+        json!({"samples": [sample("alpha", "m", "p", "big", &"y".repeat(1 << 20))]}).to_string();
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::POST,
+        "/api/v1/traffic",
+        "application/json",
+        one_mib.into_bytes(),
+    )
+    .await;
     assert_eq!(s, 202, "{b}");
-    let (s, _, b) = raw(&app, Some(&owner), Method::POST, "/api/v1/traffic", "application/json", vec![b' '; 16 * 1024 * 1024 + 1]).await;
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::POST,
+        "/api/v1/traffic",
+        "application/json",
+        vec![b' '; 16 * 1024 * 1024 + 1],
+    )
+    .await;
     assert_error(s, &b, 413, "payload_too_large");
     for ct in ["text/plain", "application/x-www-form-urlencoded", ""] {
-        let (s, _, b) = raw(&app, Some(&owner), Method::POST, "/api/v1/auto-eval", ct, json!({"target": target()}).to_string().into_bytes()).await;
+        let (s, _, b) = raw(
+            &app,
+            Some(&owner),
+            Method::POST,
+            "/api/v1/auto-eval",
+            ct,
+            json!({"target": target()}).to_string().into_bytes(),
+        )
+        .await;
         assert_error(s, &b, 415, "unsupported_media_type");
     }
-    let (s, _, b) = raw(&app, Some(&owner), Method::GET, "/api/v1/nothing-here", "application/json", vec![]).await;
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::GET,
+        "/api/v1/nothing-here",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_error(s, &b, 404, "route_not_found");
-    let (s, _, b) = raw(&app, Some(&owner), Method::PUT, "/api/v1/projects", "application/json", b"{}".to_vec()).await;
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::PUT,
+        "/api/v1/projects",
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_error(s, &b, 405, "method_not_allowed");
-    let (s, _, b) = raw(&app, Some(&owner), Method::GET, "/api/v1/auto-eval/not-a-uuid", "application/json", vec![]).await;
+    let (s, _, b) = raw(
+        &app,
+        Some(&owner),
+        Method::GET,
+        "/api/v1/auto-eval/not-a-uuid",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_error(s, &b, 404, "not_found");
-    for q in ["limit=0", "limit=1001", "limit=x", "cursor=%%%", "cursor=bm9wZQ", "status=done"] {
-        let (s, _, b) = raw(&app, Some(&owner), Method::GET, &format!("/api/v1/auto-eval?{q}"), "application/json", vec![]).await;
+    for q in [
+        "limit=0",
+        "limit=1001",
+        "limit=x",
+        "cursor=%%%",
+        "cursor=bm9wZQ",
+        "status=done",
+    ] {
+        let (s, _, b) = raw(
+            &app,
+            Some(&owner),
+            Method::GET,
+            &format!("/api/v1/auto-eval?{q}"),
+            "application/json",
+            vec![],
+        )
+        .await;
         assert_error(s, &b, 400, "invalid_request");
     }
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unauthenticated_requests_get_401_with_www_authenticate() {
-    let app = TestApp::spawn_sqlite().await;
-    let owner = app.project("org-a", "alpha").await;
-    let revoked = app.key("org-a", Role::Viewer, None).await;
-    let revoked_id = revoked.split('_').nth(1).unwrap().to_owned();
-    let r = app.request(Method::DELETE, Some(&owner), &format!("/api/v1/keys/{revoked_id}"), None).await;
-    assert_eq!(r.status(), 200);
-    let unknown = format!("eg_{}_{}", "0".repeat(12), "0".repeat(64));
-    let cases: Vec<(Option<String>, &str)> = vec![
-        (None, "missing_api_key"),
-        (Some("Basic dXNlcjpwYXNz".into()), "invalid_authorization"),
-        (Some("Bearer".into()), "invalid_authorization"),
-        (Some("Bearer not-a-key".into()), "invalid_api_key"),
-        (Some(format!("Bearer {unknown}")), "invalid_api_key"),
-        (Some(format!("Bearer {}x", &owner[..owner.len() - 1])), "invalid_api_key"),
-        (Some(format!("Bearer {revoked}")), "api_key_revoked"),
-    ];
-    for (header, code) in cases {
-        let mut req = app.client.get(format!("{}/api/v1/projects", app.base));
-        if let Some(h) = &header {
-            req = req.header("authorization", h);
-        }
-        let r = req.send().await.unwrap();
-        assert_eq!(r.status(), 401, "{header:?}");
-        assert_eq!(r.headers()["www-authenticate"], "Bearer");
-        let b: Value = r.json().await.unwrap();
-        assert_eq!(b["error"]["code"], code, "{header:?}");
-    }
-    // Public routes need no key.
-    for path in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"] {
-        assert_eq!(app.client.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 200, "{path}");
-    }
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limit_answers_429_with_retry_after_and_headers() {
-    let app = TestApp::spawn_sqlite_with(|c| c.rate_limit_per_minute = 3).await;
-    let owner = app.project("org-a", "alpha").await; // spends one token
-    let r = app.get(&owner, "/api/v1/projects").await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["ratelimit-limit"], "3");
-    assert_eq!(r.headers()["ratelimit-remaining"], "1");
-    assert!(r.headers().contains_key("ratelimit-reset"));
-    // Error answers after authentication carry the headers too.
-    let r = app.get(&owner, "/api/v1/projects/nope").await;
-    assert_eq!(r.status(), 404);
-    assert_eq!(r.headers()["ratelimit-remaining"], "0");
-    let r = app.get(&owner, "/api/v1/projects").await;
-    assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=20).contains(&retry), "{retry}");
-    assert_eq!(r.headers()["ratelimit-remaining"], "0");
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"]["code"], "rate_limited");
-    // Another key has its own bucket.
-    let other = app.key("org-a", Role::Viewer, None).await;
-    assert_eq!(app.get(&other, "/api/v1/projects").await.status(), 200);
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn private_webhook_targets_are_refused_unless_allowed() {
-    let app = TestApp::spawn_sqlite_with(|c| c.allow_private_webhooks = false).await;
-    let owner = app.project("org-a", "alpha").await;
-    for url in ["http://127.0.0.1:9/hook", "http://localhost/hook", "http://169.254.169.254/", "http://[::1]/"] {
-        let r = app.post(&owner, "/api/v1/projects/alpha/webhooks", json!({"url": url})).await;
-        assert_eq!(r.status(), 400, "{url}");
-        let b: Value = r.json().await.unwrap();
-        assert_eq!(b["error"]["code"], "webhook_target_forbidden", "{url}");
-    }
-    let r = app.post(&owner, "/api/v1/projects/alpha/webhooks", json!({"url": "ftp://example.com/"})).await;
-    assert_eq!(r.status(), 400);
-    let r = app.post(&owner, "/api/v1/projects/alpha/webhooks", json!({"url": "https://8.8.8.8/hook"})).await;
-    assert_eq!(r.status(), 201);
-    let b: Value = r.json().await.unwrap();
-    assert!(b["secret"].as_str().unwrap().starts_with("whsec_"));
-    let listed = app.get(&owner, "/api/v1/projects/alpha/webhooks").await.text().await.unwrap();
-    assert!(!listed.contains("whsec_"));
     app.stop().await;
 }

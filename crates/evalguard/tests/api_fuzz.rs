@@ -15,7 +15,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Value::from),
         ".{0,40}".prop_map(Value::from),
         Just(json!("alpha")),
         Just(json!(100)),
@@ -25,9 +27,16 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
             prop::collection::btree_map(
                 prop_oneof![
-                    Just("target".to_owned()), Just("sample_count".to_owned()), Just("samples".to_owned()),
-                    Just("model".to_owned()), Just("project_id".to_owned()), Just("settings".to_owned()),
-                    Just("url".to_owned()), Just("role".to_owned()), Just("name".to_owned()), ".{0,12}",
+                    Just("target".to_owned()),
+                    Just("sample_count".to_owned()),
+                    Just("samples".to_owned()),
+                    Just("model".to_owned()),
+                    Just("project_id".to_owned()),
+                    Just("settings".to_owned()),
+                    Just("url".to_owned()),
+                    Just("role".to_owned()),
+                    Just("name".to_owned()),
+                    ".{0,12}",
                 ],
                 inner,
                 0..6
@@ -84,15 +93,23 @@ const ENDPOINTS: [(&str, &str); 14] = [
 
 fn check(status: u16, text: &str, what: &str) {
     assert!(status < 500, "{what}: {status} {text}");
-    let v: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("{what}: not JSON ({status}): {text}"));
+    let v: Value = serde_json::from_str(text)
+        .unwrap_or_else(|_| panic!("{what}: not JSON ({status}): {text}"));
     if status >= 400 {
-        assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "{what}: {text}");
+        assert!(
+            v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+            "{what}: {text}"
+        );
     }
 }
 
 #[test]
 fn arbitrary_bodies_never_cause_500() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (app, owner, job) = rt.block_on(async {
         let app = TestApp::spawn_sqlite_with(|c| {
             c.rate_limit_per_minute = 0;
@@ -100,11 +117,23 @@ fn arbitrary_bodies_never_cause_500() {
         })
         .await;
         let owner = app.project("org-a", "alpha").await;
-        let r = app.post(&owner, "/api/v1/auto-eval", json!({"target": {"model": "m", "prompt_id": "p", "project_id": "alpha"}})).await;
-        let job = r.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+        let r = app
+            .post(
+                &owner,
+                "/api/v1/auto-eval",
+                json!({"target": {"model": "m", "prompt_id": "p", "project_id": "alpha"}}),
+            )
+            .await;
+        let job = r.json::<Value>().await.unwrap()["job_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         (app, owner, job)
     });
-    let config = ProptestConfig { cases: 96, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(body in body(), endpoint in 0..ENDPOINTS.len(), content_type in prop::sample::select(vec!["application/json", "application/json; charset=utf-8", "text/plain"]))| {
         let (method, path) = ENDPOINTS[endpoint];
         let path = path.replace("JOB", &job);
@@ -121,7 +150,11 @@ fn arbitrary_bodies_never_cause_500() {
 
 #[test]
 fn arbitrary_query_strings_and_paths_never_cause_500() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (app, owner) = rt.block_on(async {
         let app = TestApp::spawn_sqlite_with(|c| {
             c.rate_limit_per_minute = 0;
@@ -131,7 +164,10 @@ fn arbitrary_query_strings_and_paths_never_cause_500() {
         let owner = app.project("org-a", "alpha").await;
         (app, owner)
     });
-    let config = ProptestConfig { cases: 96, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(query in "[a-z_=&%0-9A-F+-]{0,60}", segment in "[a-zA-Z0-9%._~-]{1,40}", which in 0usize..6)| {
         let path = match which {
             0 => format!("/api/v1/auto-eval?{query}"),

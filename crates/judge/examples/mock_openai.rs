@@ -168,6 +168,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let port = listener.local_addr().map_or(port, |a| a.port());
     println!(
         "mock_openai listening on http://127.0.0.1:{port}/v1 (latency {} ms, {} req/s, burst {})",
         mock.options.latency.as_millis(),

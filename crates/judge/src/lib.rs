@@ -15,6 +15,7 @@ pub mod limiter;
 pub mod majority;
 pub mod prompts;
 pub mod provider;
+pub mod retry_policy;
 pub mod verdict_parser;
 mod wire;
 

@@ -72,7 +72,12 @@ async fn throughput_sits_near_the_provider_rate_with_few_429s() {
         server.requests()
     );
     assert_eq!(scored, CALLS);
-    // Ideal wall: (CALLS - burst) / RATE = 5.9 s.
-    assert!(throughput >= 0.85 * RATE, "throughput {throughput:.1}/s");
-    assert!((rejected as f64) <= 0.03 * CALLS as f64, "{rejected} 429s");
+    assert!(
+        throughput >= min_share * RATE,
+        "throughput {throughput:.1}/s"
+    );
+    assert!(
+        (rejected as f64) <= max_429 * CALLS as f64,
+        "{rejected} 429s"
+    );
 }

@@ -247,3 +247,26 @@ pub fn kolmogorov_limit_sf(x: f64) -> f64 {
         (2.0 * v * p).clamp(0.0, 1.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_n_matches_scipy_kstwo() {
+        // scipy.stats.kstwo.sf(d, 500000) (SciPy 1.17.1): Pelz–Good and 2·smirnov branches.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
+        assert!(close(kstwo_sf(500_000, 0.002), 0.036_582_179_671_620_585));
+        assert!(close(kstwo_sf(500_000, 0.004), 2.244_597_849_385_146_7e-7));
+        assert_eq!(kstwo_sf(10, 1.0), 0.0);
+        assert_eq!(kstwo_sf(10, 0.01), 1.0);
+        assert!(kstwo_sf(0, 0.5).is_nan());
+    }
+}
+#[cfg(test)]
+mod debug_values {
+    #[test]
+    fn print_values() {
+        for n in [1000u64, 10_000, 100_000, 500_000] { let x = (8.0 / n as f64).sqrt(); eprintln!("{n} {:e}", super::smirnov_sf(n, x)); }
+    }
+}

@@ -84,3 +84,18 @@ async fn concurrent_writers_never_fail_with_busy() {
     }
     assert_eq!(total, 4 * 20 * 200);
 }
+
+#[tokio::test]
+async fn in_memory_databases_share_one_connection() {
+    use evalguard_storage::AccessStore;
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let org = store.ensure_org("acme").await.unwrap();
+    assert_eq!(store.ensure_org("acme").await.unwrap(), org);
+    let t = evalguard_domain::Target {
+        model: "gpt-x".to_owned(),
+        prompt_id: "support".to_owned(),
+        project_id: ProjectId::parse("bench").unwrap(),
+    };
+    assert_eq!(store.insert_samples(org, &batch("m", 3)).await.unwrap(), 3);
+    assert_eq!(store.recent_samples(org, &t, 10, None).await.unwrap().len(), 3);
+}

@@ -167,8 +167,6 @@ async fn budget_exhausted_finishes_partial() {
     fx.traffic("m1", 50, 0).await;
     let mut judge = FakeJudge::new("correctness", Arc::new(|_| ScoreOutcome::scored(1.0)));
     judge.cost_per_call = 0.01;
-    // One sample at a time, so the budget check sees every cost.
-    judge.gate = None;
     judge.delay = Duration::from_millis(1);
     let judge = Arc::new(judge);
     let mut request = fx.request("m1", 50);
@@ -348,4 +346,64 @@ async fn a_crashed_run_resumes_without_rescoring() {
             "{sample} was scored again after the crash"
         );
     }
+}
+
+#[tokio::test]
+async fn a_regression_is_flagged_and_raises_the_flagged_event() {
+    let fx = fixture().await;
+    fx.traffic("old", 40, 0).await;
+    fx.traffic("new", 40, 100).await;
+    let judge = Arc::new(FakeJudge::new(
+        "correctness",
+        Arc::new(|s| ScoreOutcome::scored(if s.model == "old" { 0.9 } else { 0.3 })),
+    ));
+    let endpoint = evalguard_storage::WebhookEndpoint {
+        id: uuid::Uuid::now_v7(),
+        org_id: fx.org,
+        project_id: fx.project.clone(),
+        url: "https://hooks.example.com/x".to_owned(),
+        events: vec![
+            "auto_eval.completed".to_owned(),
+            "auto_eval.flagged".to_owned(),
+        ],
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        created_at: chrono::Utc::now(),
+    };
+    fx.storage
+        .webhooks
+        .create_endpoint(&endpoint)
+        .await
+        .unwrap();
+    let mut request = fx.request("new", 40);
+    request.scorers = Some(vec!["correctness".to_owned()]);
+    request.repeats = 3;
+    let id = fx.enqueue(request).await;
+    let runner = JobRunner::new(fx.storage.clone(), catalog(vec![judge]), config("w1"));
+    assert_eq!(
+        claim_and_run(&fx, &runner).await,
+        RunOutcome::Finished(JobStatus::Succeeded)
+    );
+
+    let job = fx.job(id).await;
+    assert_eq!(job.baseline.as_ref().unwrap().model.as_deref(), Some("old"));
+    let summary = &job.summary["correctness"];
+    assert_eq!(summary.baseline.as_ref().unwrap().n, 40);
+    assert_eq!(summary.agreement, Some(1.0));
+    let regression = job
+        .flags
+        .iter()
+        .find(|f| f.kind == evalguard_domain::FlagKind::Regression)
+        .expect("a regression flag");
+    assert!(regression.evidence.effect.unwrap() < 0.0);
+    let mut events: Vec<String> = fx
+        .storage
+        .webhooks
+        .list_deliveries(fx.org, endpoint.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event_type)
+        .collect();
+    events.sort();
+    assert_eq!(events, vec!["auto_eval.completed", "auto_eval.flagged"]);
 }

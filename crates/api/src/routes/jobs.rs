@@ -46,12 +46,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let bad = || {
         ApiError::bad_request(
             "invalid_idempotency_key",
-            format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+            format!(
+                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+            ),
             Some("Idempotency-Key"),
         )
     };
     let key = raw.to_str().map_err(|_| bad())?;
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(bad());
     }
     Ok(Some(key.to_owned()))
@@ -74,16 +79,29 @@ pub(crate) async fn create_job(
     let org = caller.0.org_id;
     let project_id = &request.target.project_id;
     caller.require_project(project_id)?;
-    if ctx.api.storage.projects.get_project(org, project_id).await?.is_none() {
+    if ctx
+        .api
+        .storage
+        .projects
+        .get_project(org, project_id)
+        .await?
+        .is_none()
+    {
         return Err(unknown_project("target.project_id", project_id));
     }
     if let Some(names) = &request.scorers {
-        let rubrics = ctx.api.storage.projects.list_rubrics(org, project_id).await?;
-        if let Some((i, name)) = names
-            .iter()
-            .enumerate()
-            .find(|(_, n)| matches!(ctx.api.catalog.resolve(n, &rubrics), ScorerAvailability::Unknown))
-        {
+        let rubrics = ctx
+            .api
+            .storage
+            .projects
+            .list_rubrics(org, project_id)
+            .await?;
+        if let Some((i, name)) = names.iter().enumerate().find(|(_, n)| {
+            matches!(
+                ctx.api.catalog.resolve(n, &rubrics),
+                ScorerAvailability::Unknown
+            )
+        }) {
             return Err(ApiError::bad_request(
                 "unknown_scorer",
                 format!("there is no scorer named '{name}' for this project"),
@@ -108,7 +126,13 @@ pub(crate) async fn create_job(
     }
     let location = HeaderValue::try_from(format!("/api/v1/auto-eval/{}", job.id))
         .map_err(|e| ApiError::Internal(format!("job location header: {e}")))?;
-    let mut response = (StatusCode::ACCEPTED, Json(JobCreated { job_id: job.id.to_string() })).into_response();
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(JobCreated {
+            job_id: job.id.to_string(),
+        }),
+    )
+        .into_response();
     response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
 }
@@ -119,7 +143,13 @@ async fn load_job(ctx: &Shared, caller: &Caller, raw_id: &str) -> Result<Job, Ap
     let Ok(uuid) = Uuid::parse_str(raw_id) else {
         return Err(not_found);
     };
-    let job = ctx.api.storage.jobs.get_job(caller.0.org_id, JobId(uuid)).await?.ok_or(not_found)?;
+    let job = ctx
+        .api
+        .storage
+        .jobs
+        .get_job(caller.0.org_id, JobId(uuid))
+        .await?
+        .ok_or(not_found)?;
     caller.require_project(&job.target.project_id)?;
     Ok(job)
 }
@@ -154,13 +184,17 @@ pub(crate) async fn list_jobs(
     let status = match query.get("status") {
         None | Some("") => None,
         Some(raw) => Some(JobStatus::parse(raw).ok_or_else(|| {
-            ApiError::invalid_field("status", "status must be queued, running, succeeded, failed or cancelled")
+            ApiError::invalid_field(
+                "status",
+                "status must be queued, running, succeeded, failed or cancelled",
+            )
         })?),
     };
     let project = match query.get("project_id") {
         None | Some("") => caller.0.project.clone(),
         Some(raw) => {
-            let id = ProjectId::parse(raw).map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
+            let id = ProjectId::parse(raw)
+                .map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
             caller.require_project(&id)?;
             Some(id)
         }
@@ -171,7 +205,12 @@ pub(crate) async fn list_jobs(
         before,
         limit: limit + 1,
     };
-    let jobs = ctx.api.storage.jobs.list_jobs(caller.0.org_id, &filter).await?;
+    let jobs = ctx
+        .api
+        .storage
+        .jobs
+        .list_jobs(caller.0.org_id, &filter)
+        .await?;
     let (data, next_cursor) = page(jobs, limit, |j| j.id.to_string(), "job");
     Ok(Json(JobList { data, next_cursor }))
 }
@@ -215,10 +254,20 @@ pub(crate) async fn list_results(
     let flagged = match query.get("flagged") {
         None | Some("") | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(ApiError::invalid_field("flagged", "flagged must be true or false")),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "flagged",
+                "flagged must be true or false",
+            ));
+        }
     };
     let job = load_job(&ctx, &caller, &id).await?;
-    let rows = ctx.api.storage.results.list_results(job.id, flagged, after, limit + 1).await?;
+    let rows = ctx
+        .api
+        .storage
+        .results
+        .list_results(job.id, flagged, after, limit + 1)
+        .await?;
     let (rows, next_cursor) = page(rows, limit, |r| r.sample_key.to_string(), "result");
     let data = rows
         .into_iter()
@@ -241,7 +290,10 @@ mod tests {
         assert_eq!(idempotency_key(&h).unwrap(), None);
         h.insert("idempotency-key", HeaderValue::from_static("deploy-42"));
         assert_eq!(idempotency_key(&h).unwrap().as_deref(), Some("deploy-42"));
-        h.insert("idempotency-key", HeaderValue::from_str(&"k".repeat(256)).unwrap());
+        h.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"k".repeat(256)).unwrap(),
+        );
         assert!(idempotency_key(&h).is_err());
         h.insert("idempotency-key", HeaderValue::from_static("has space"));
         assert!(idempotency_key(&h).is_err());

@@ -77,10 +77,18 @@ pub(crate) async fn create_key(
     caller.require_org_wide()?;
     let obj = object_with(&body, &["role", "project_id", "name"])?;
     let role = match obj.get("role") {
-        Some(Value::String(s)) => Role::parse(s)
-            .ok_or_else(|| ApiError::invalid_field("role", "role: must be viewer, member, admin or owner"))?,
-        None | Some(Value::Null) => return Err(ApiError::invalid_field("role", "role: is required")),
-        Some(_) => return Err(ApiError::invalid_field("role", "role: must be viewer, member, admin or owner")),
+        Some(Value::String(s)) => Role::parse(s).ok_or_else(|| {
+            ApiError::invalid_field("role", "role: must be viewer, member, admin or owner")
+        })?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_field("role", "role: is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "role",
+                "role: must be viewer, member, admin or owner",
+            ));
+        }
     };
     if role > caller.0.role {
         return Err(role_too_high(role, caller.0.role));
@@ -88,18 +96,36 @@ pub(crate) async fn create_key(
     let project = match obj.get("project_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
-            let id = ProjectId::parse(s).map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
-            if ctx.api.storage.projects.get_project(caller.0.org_id, &id).await?.is_none() {
+            let id = ProjectId::parse(s)
+                .map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
+            if ctx
+                .api
+                .storage
+                .projects
+                .get_project(caller.0.org_id, &id)
+                .await?
+                .is_none()
+            {
                 return Err(unknown_project("project_id", &id));
             }
             Some(id)
         }
-        Some(_) => return Err(ApiError::invalid_field("project_id", "project_id: must be a string")),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "project_id",
+                "project_id: must be a string",
+            ));
+        }
     };
     let name = match obj.get("name") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() <= MAX_KEY_NAME_LEN => Some(s.clone()),
-        Some(_) => return Err(ApiError::invalid_field("name", format!("name: a string of at most {MAX_KEY_NAME_LEN} characters"))),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "name",
+                format!("name: a string of at most {MAX_KEY_NAME_LEN} characters"),
+            ));
+        }
     };
     let secret = ApiKeySecret::generate();
     let record = ctx
@@ -126,10 +152,18 @@ pub(crate) async fn create_key(
 
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
     responses((status = 200, description = "The organization's keys (no secrets)", body = KeyList)))]
-pub(crate) async fn list_keys(State(ctx): State<Shared>, caller: Caller) -> Result<Json<KeyList>, ApiError> {
+pub(crate) async fn list_keys(
+    State(ctx): State<Shared>,
+    caller: Caller,
+) -> Result<Json<KeyList>, ApiError> {
     caller.require_role(Role::Admin)?;
     caller.require_org_wide()?;
-    let keys = ctx.api.storage.access.list_api_keys(caller.0.org_id).await?;
+    let keys = ctx
+        .api
+        .storage
+        .access
+        .list_api_keys(caller.0.org_id)
+        .await?;
     Ok(Json(KeyList {
         data: keys.into_iter().map(KeyInfo::from).collect(),
     }))
@@ -158,7 +192,14 @@ pub(crate) async fn revoke_key(
         return Err(role_too_high(record.role, caller.0.role));
     }
     let now = Utc::now();
-    if record.revoked_at.is_none() && !ctx.api.storage.access.revoke_api_key(caller.0.org_id, &key_id, now).await? {
+    if record.revoked_at.is_none()
+        && !ctx
+            .api
+            .storage
+            .access
+            .revoke_api_key(caller.0.org_id, &key_id, now)
+            .await?
+    {
         return Err(not_found());
     }
     let mut info = KeyInfo::from(record);

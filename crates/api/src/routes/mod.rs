@@ -21,7 +21,11 @@ pub(crate) fn path_project_id(raw: &str) -> Result<ProjectId, ApiError> {
 }
 
 /// The project of the caller's organization named in a path, or 404.
-pub(crate) async fn load_project(ctx: &AppContext, org: evalguard_domain::OrgId, id: &ProjectId) -> Result<Project, ApiError> {
+pub(crate) async fn load_project(
+    ctx: &AppContext,
+    org: evalguard_domain::OrgId,
+    id: &ProjectId,
+) -> Result<Project, ApiError> {
     ctx.api
         .storage
         .projects

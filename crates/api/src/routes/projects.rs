@@ -39,11 +39,19 @@ pub(crate) async fn create_project(
     caller.require_role(Role::Admin)?;
     caller.require_org_wide()?;
     let obj = object_with(&body, &["id", "name"])?;
-    let id = ProjectId::parse(required_str(obj, "id")?).map_err(|e| ApiError::invalid_field("id", format!("id: {e}")))?;
+    let id = ProjectId::parse(required_str(obj, "id")?)
+        .map_err(|e| ApiError::invalid_field("id", format!("id: {e}")))?;
     let name = match obj.get("name") {
         None | Some(Value::Null) => id.as_str().to_owned(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN => s.clone(),
-        Some(_) => return Err(ApiError::invalid_field("name", format!("name: must be a string of 1 to {MAX_NAME_LEN} characters"))),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN => {
+            s.clone()
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "name",
+                format!("name: must be a string of 1 to {MAX_NAME_LEN} characters"),
+            ));
+        }
     };
     let project = Project {
         id,
@@ -51,7 +59,13 @@ pub(crate) async fn create_project(
         created_at: Utc::now(),
         settings: ProjectSettings::default(),
     };
-    match ctx.api.storage.projects.create_project(caller.0.org_id, &project).await {
+    match ctx
+        .api
+        .storage
+        .projects
+        .create_project(caller.0.org_id, &project)
+        .await
+    {
         Ok(()) => Ok((StatusCode::CREATED, Json(project))),
         Err(StorageError::Conflict(_)) => Err(ApiError::Conflict {
             code: "project_exists",
@@ -74,8 +88,15 @@ pub(crate) async fn list_projects(
     query.only(&["limit", "cursor"])?;
     let limit = parse_limit(&query)?;
     let after = cursor_position(&query, "project", |s| Some(s.to_owned()))?;
-    let mut projects = ctx.api.storage.projects.list_projects(caller.0.org_id).await?;
-    projects.retain(|p| caller.0.can_access_project(&p.id) && after.as_deref().is_none_or(|a| p.id.as_str() > a));
+    let mut projects = ctx
+        .api
+        .storage
+        .projects
+        .list_projects(caller.0.org_id)
+        .await?;
+    projects.retain(|p| {
+        caller.0.can_access_project(&p.id) && after.as_deref().is_none_or(|a| p.id.as_str() > a)
+    });
     projects.sort_by(|a, b| a.id.cmp(&b.id));
     projects.truncate(limit as usize + 1);
     let (data, next_cursor) = page(projects, limit, |p| p.id.as_str().to_owned(), "project");
@@ -114,17 +135,37 @@ pub(crate) async fn patch_project(
     let obj = object_with(&body, &["settings"])?;
     let settings = match obj.get("settings") {
         Some(Value::Object(s)) => s,
-        None | Some(Value::Null) => return Err(ApiError::invalid_field("settings", "settings: is required")),
-        Some(_) => return Err(ApiError::invalid_field("settings", "settings: must be an object")),
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_field("settings", "settings: is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "settings",
+                "settings: must be an object",
+            ));
+        }
     };
-    if let Some(k) = settings.keys().find(|k| !["scorers", "thresholds"].contains(&k.as_str())) {
-        return Err(ApiError::invalid_field(format!("settings.{k}"), format!("settings.{k}: is not a known field")));
+    if let Some(k) = settings
+        .keys()
+        .find(|k| !["scorers", "thresholds"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid_field(
+            format!("settings.{k}"),
+            format!("settings.{k}: is not a known field"),
+        ));
     }
     if let Some(scorers) = settings.get("scorers") {
         project.settings.scorers = match scorers {
             Value::Null => None,
-            Value::Array(items) => Some(validate_scorer_names(&ctx, caller.0.org_id, &id, items).await?),
-            _ => return Err(ApiError::invalid_field("settings.scorers", "settings.scorers: must be a list of scorer names or null")),
+            Value::Array(items) => {
+                Some(validate_scorer_names(&ctx, caller.0.org_id, &id, items).await?)
+            }
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "settings.scorers",
+                    "settings.scorers: must be a list of scorer names or null",
+                ));
+            }
         };
     }
     if let Some(thresholds) = settings.get("thresholds") {
@@ -133,7 +174,13 @@ pub(crate) async fn patch_project(
             v => Thresholds::from_json(v, "settings.thresholds")?,
         };
     }
-    if !ctx.api.storage.projects.update_project_settings(caller.0.org_id, &id, &project.settings).await? {
+    if !ctx
+        .api
+        .storage
+        .projects
+        .update_project_settings(caller.0.org_id, &id, &project.settings)
+        .await?
+    {
         return Err(ApiError::NotFound { what: "project" });
     }
     Ok(Json(project))
@@ -152,17 +199,30 @@ async fn validate_scorer_names(
     for (i, item) in items.iter().enumerate() {
         let param = format!("settings.scorers[{i}]");
         let Value::String(name) = item else {
-            return Err(ApiError::invalid_field(param.clone(), format!("{param}: must be a scorer name")));
+            return Err(ApiError::invalid_field(
+                param.clone(),
+                format!("{param}: must be a scorer name"),
+            ));
         };
-        if matches!(ctx.api.catalog.resolve(name, &rubrics), ScorerAvailability::Unknown) {
-            return Err(ApiError::bad_request("unknown_scorer", format!("there is no scorer named '{name}'"), Some(&param)));
+        if matches!(
+            ctx.api.catalog.resolve(name, &rubrics),
+            ScorerAvailability::Unknown
+        ) {
+            return Err(ApiError::bad_request(
+                "unknown_scorer",
+                format!("there is no scorer named '{name}'"),
+                Some(&param),
+            ));
         }
         if !names.contains(name) {
             names.push(name.clone());
         }
     }
     if names.is_empty() {
-        return Err(ApiError::invalid_field("settings.scorers", "settings.scorers: must name at least one scorer"));
+        return Err(ApiError::invalid_field(
+            "settings.scorers",
+            "settings.scorers: must name at least one scorer",
+        ));
     }
     Ok(names)
 }

@@ -31,14 +31,19 @@ fn number(obj: &Map<String, Value>, field: &str) -> Result<f64, ApiError> {
             .as_f64()
             .filter(|x| x.is_finite())
             .ok_or_else(|| ApiError::invalid_field(field, format!("{field}: must be a number"))),
-        None => Err(ApiError::invalid_field(field, format!("{field}: is required"))),
+        None => Err(ApiError::invalid_field(
+            field,
+            format!("{field}: is required"),
+        )),
     }
 }
 
 fn valid_name(name: &str) -> bool {
     name.len() <= MAX_NAME_LEN
         && name.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/scorers", tag = "scorers",
@@ -55,15 +60,29 @@ pub(crate) async fn put_rubric(
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let obj = object_with(&body, &["name", "criteria", "score_min", "score_max", "pass_threshold"])?;
+    let obj = object_with(
+        &body,
+        &[
+            "name",
+            "criteria",
+            "score_min",
+            "score_max",
+            "pass_threshold",
+        ],
+    )?;
     let name = required_str(obj, "name")?;
     if !valid_name(name) {
         return Err(ApiError::invalid_field(
             "name",
-            format!("name: 1 to {MAX_NAME_LEN} characters of a-z, 0-9, '_' or '-', starting with a letter"),
+            format!(
+                "name: 1 to {MAX_NAME_LEN} characters of a-z, 0-9, '_' or '-', starting with a letter"
+            ),
         ));
     }
-    if !matches!(ctx.api.catalog.resolve(name, &[]), ScorerAvailability::Unknown) {
+    if !matches!(
+        ctx.api.catalog.resolve(name, &[]),
+        ScorerAvailability::Unknown
+    ) {
         return Err(ApiError::bad_request(
             "reserved_scorer_name",
             format!("'{name}' is the name of a built-in scorer; choose another"),
@@ -72,16 +91,25 @@ pub(crate) async fn put_rubric(
     }
     let criteria = required_str(obj, "criteria")?;
     if criteria.chars().count() > MAX_CRITERIA_LEN {
-        return Err(ApiError::invalid_field("criteria", format!("criteria: at most {MAX_CRITERIA_LEN} characters")));
+        return Err(ApiError::invalid_field(
+            "criteria",
+            format!("criteria: at most {MAX_CRITERIA_LEN} characters"),
+        ));
     }
     let score_min = number(obj, "score_min")?;
     let score_max = number(obj, "score_max")?;
     if score_max <= score_min {
-        return Err(ApiError::invalid_field("score_max", "score_max: must be greater than score_min"));
+        return Err(ApiError::invalid_field(
+            "score_max",
+            "score_max: must be greater than score_min",
+        ));
     }
     let pass_threshold = number(obj, "pass_threshold")?;
     if !(score_min..=score_max).contains(&pass_threshold) {
-        return Err(ApiError::invalid_field("pass_threshold", "pass_threshold: must lie between score_min and score_max"));
+        return Err(ApiError::invalid_field(
+            "pass_threshold",
+            "pass_threshold: must lie between score_min and score_max",
+        ));
     }
     let rubric = RubricDefinition {
         name: name.to_owned(),
@@ -91,7 +119,11 @@ pub(crate) async fn put_rubric(
         pass_threshold,
         created_at: Utc::now(),
     };
-    ctx.api.storage.projects.put_rubric(caller.0.org_id, &id, &rubric).await?;
+    ctx.api
+        .storage
+        .projects
+        .put_rubric(caller.0.org_id, &id, &rubric)
+        .await?;
     Ok((StatusCode::CREATED, Json(rubric)))
 }
 
@@ -107,7 +139,12 @@ pub(crate) async fn list_rubrics(
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let data = ctx.api.storage.projects.list_rubrics(caller.0.org_id, &id).await?;
+    let data = ctx
+        .api
+        .storage
+        .projects
+        .list_rubrics(caller.0.org_id, &id)
+        .await?;
     Ok(Json(RubricList { data }))
 }
 
@@ -123,7 +160,13 @@ pub(crate) async fn delete_rubric(
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    if ctx.api.storage.projects.delete_rubric(caller.0.org_id, &id, &name).await? {
+    if ctx
+        .api
+        .storage
+        .projects
+        .delete_rubric(caller.0.org_id, &id, &name)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound { what: "scorer" })

@@ -37,13 +37,23 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<TrafficSample>, ApiError> {
     let obj = object_with(&body, &["samples"])?;
     let items = match obj.get("samples") {
         Some(Value::Array(items)) => items,
-        None | Some(Value::Null) => return Err(ApiError::invalid_field("samples", "samples: is required")),
-        Some(_) => return Err(ApiError::invalid_field("samples", "samples: must be a list of samples")),
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_field("samples", "samples: is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "samples",
+                "samples: must be a list of samples",
+            ));
+        }
     };
     if items.is_empty() || items.len() > MAX_SAMPLES {
         return Err(ApiError::invalid_field(
             "samples",
-            format!("samples: send 1 to {MAX_SAMPLES} samples per request (got {})", items.len()),
+            format!(
+                "samples: send 1 to {MAX_SAMPLES} samples per request (got {})",
+                items.len()
+            ),
         ));
     }
     let now = Utc::now();
@@ -90,12 +100,26 @@ pub(crate) async fn ingest(
         caller.require_project(project)?;
     }
     for (project, first) in &distinct {
-        let exists = ctx.api.storage.projects.get_project(caller.0.org_id, project).await?.is_some();
+        let exists = ctx
+            .api
+            .storage
+            .projects
+            .get_project(caller.0.org_id, project)
+            .await?
+            .is_some();
         if !exists {
-            return Err(unknown_project(&format!("samples[{first}].project_id"), project));
+            return Err(unknown_project(
+                &format!("samples[{first}].project_id"),
+                project,
+            ));
         }
     }
-    let stored = ctx.api.storage.traffic.insert_samples(caller.0.org_id, &samples).await?;
+    let stored = ctx
+        .api
+        .storage
+        .traffic
+        .insert_samples(caller.0.org_id, &samples)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(TrafficAccepted {
@@ -134,10 +158,25 @@ mod tests {
     #[test]
     fn batch_sizes_are_checked() {
         assert_eq!(param_of(json!({"samples": []})), "samples");
-        assert_eq!(param_of(json!({"samples": vec![sample(); MAX_SAMPLES + 1]})), "samples");
+        assert_eq!(
+            param_of(json!({"samples": vec![sample(); MAX_SAMPLES + 1]})),
+            "samples"
+        );
         assert_eq!(param_of(json!({})), "samples");
         assert_eq!(param_of(json!({"samples": {}})), "samples");
-        assert_eq!(param_of(json!({"samples": [sample()], "extra": 1})), "extra");
-        assert_eq!(parse_batch(json!({"samples": vec![sample(); MAX_SAMPLES]}).to_string().as_bytes()).unwrap().len(), MAX_SAMPLES);
+        assert_eq!(
+            param_of(json!({"samples": [sample()], "extra": 1})),
+            "extra"
+        );
+        assert_eq!(
+            parse_batch(
+                json!({"samples": vec![sample(); MAX_SAMPLES]})
+                    .to_string()
+                    .as_bytes()
+            )
+            .unwrap()
+            .len(),
+            MAX_SAMPLES
+        );
     }
 }

@@ -72,7 +72,12 @@ fn new_secret() -> String {
 }
 
 fn parse_events(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
-    let bad = || ApiError::invalid_field("events", format!("events: a non-empty list of {}", EVENTS.join(", ")));
+    let bad = || {
+        ApiError::invalid_field(
+            "events",
+            format!("events: a non-empty list of {}", EVENTS.join(", ")),
+        )
+    };
     match value {
         None | Some(Value::Null) => Ok(EVENTS.iter().map(|e| (*e).to_owned()).collect()),
         Some(Value::Array(items)) => {
@@ -87,7 +92,11 @@ fn parse_events(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
                     _ => return Err(bad()),
                 }
             }
-            if events.is_empty() { Err(bad()) } else { Ok(events) }
+            if events.is_empty() {
+                Err(bad())
+            } else {
+                Ok(events)
+            }
         }
         Some(_) => Err(bad()),
     }
@@ -145,7 +154,12 @@ pub(crate) async fn list_webhooks(
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let endpoints = ctx.api.storage.webhooks.list_endpoints(caller.0.org_id, &id).await?;
+    let endpoints = ctx
+        .api
+        .storage
+        .webhooks
+        .list_endpoints(caller.0.org_id, &id)
+        .await?;
     Ok(Json(WebhookList {
         data: endpoints.into_iter().map(WebhookInfo::from).collect(),
     }))
@@ -154,12 +168,21 @@ pub(crate) async fn list_webhooks(
 /// The endpoint with this id in the caller's organization and scope. Storage
 /// has no lookup by id alone, so the organization's projects are searched
 /// (an admin action, rare and small).
-async fn find_endpoint(ctx: &Shared, caller: &Caller, raw_id: &str) -> Result<WebhookEndpoint, ApiError> {
+async fn find_endpoint(
+    ctx: &Shared,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<WebhookEndpoint, ApiError> {
     let not_found = || ApiError::NotFound { what: "webhook" };
     let id = Uuid::parse_str(raw_id).map_err(|_| not_found())?;
     let org = caller.0.org_id;
     for project in ctx.api.storage.projects.list_projects(org).await? {
-        let endpoints = ctx.api.storage.webhooks.list_endpoints(org, &project.id).await?;
+        let endpoints = ctx
+            .api
+            .storage
+            .webhooks
+            .list_endpoints(org, &project.id)
+            .await?;
         if let Some(endpoint) = endpoints.into_iter().find(|e| e.id == id) {
             caller.require_project(&endpoint.project_id)?;
             return Ok(endpoint);
@@ -178,7 +201,13 @@ pub(crate) async fn delete_webhook(
 ) -> Result<StatusCode, ApiError> {
     caller.require_role(Role::Admin)?;
     let endpoint = find_endpoint(&ctx, &caller, &id).await?;
-    if ctx.api.storage.webhooks.delete_endpoint(caller.0.org_id, endpoint.id).await? {
+    if ctx
+        .api
+        .storage
+        .webhooks
+        .delete_endpoint(caller.0.org_id, endpoint.id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound { what: "webhook" })
@@ -199,8 +228,16 @@ pub(crate) async fn list_deliveries(
     query.only(&["limit"])?;
     let limit = parse_limit(&query)?;
     let endpoint = find_endpoint(&ctx, &caller, &id).await?;
-    let data = ctx.api.storage.webhooks.list_deliveries(caller.0.org_id, endpoint.id, limit).await?;
-    Ok(Json(DeliveryList { data, next_cursor: None }))
+    let data = ctx
+        .api
+        .storage
+        .webhooks
+        .list_deliveries(caller.0.org_id, endpoint.id, limit)
+        .await?;
+    Ok(Json(DeliveryList {
+        data,
+        next_cursor: None,
+    }))
 }
 
 #[cfg(test)]
@@ -219,7 +256,10 @@ mod tests {
     #[test]
     fn events_are_a_subset() {
         assert_eq!(parse_events(None).unwrap().len(), 2);
-        assert_eq!(parse_events(Some(&json!(["auto_eval.flagged"]))).unwrap(), vec!["auto_eval.flagged"]);
+        assert_eq!(
+            parse_events(Some(&json!(["auto_eval.flagged"]))).unwrap(),
+            vec!["auto_eval.flagged"]
+        );
         assert!(parse_events(Some(&json!([]))).is_err());
         assert!(parse_events(Some(&json!(["job.done"]))).is_err());
         assert!(parse_events(Some(&json!("auto_eval.flagged"))).is_err());

@@ -78,9 +78,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .statement_cache_capacity(256);
+        // The writer connection is never recycled: it keeps its statement
+        // cache warm, and an in-memory database lives only as long as it.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
         // An in-memory database exists per connection: readers must share the writer.

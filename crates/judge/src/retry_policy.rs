@@ -1,0 +1,83 @@
+//! When to retry a judge call and how long to wait: `Retry-After` in its
+//! forms, and exponential backoff with jitter.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+/// Longest wait honoured from a `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(20);
+
+/// `retry-after-ms` (milliseconds, sent by OpenAI-style servers), else
+/// `Retry-After` as seconds or an HTTP date. Capped.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let parsed = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        Some(ms / 1000.0)
+    } else {
+        header("retry-after").and_then(|value| {
+            value.parse::<f64>().ok().or_else(|| {
+                chrono::DateTime::parse_from_rfc2822(value).ok().map(|at| {
+                    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64
+                        / 1000.0
+                })
+            })
+        })
+    };
+    parsed
+        .filter(|s| s.is_finite())
+        .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64())))
+}
+
+/// Exponential backoff with full jitter in its upper half.
+pub fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+    let capped = exp.min(BACKOFF_CAP);
+    capped / 2 + jitter(capped / 2)
+}
+
+/// A random duration in `[0, max)`.
+pub fn jitter(max: Duration) -> Duration {
+    let random =
+        (uuid::Uuid::new_v4().as_u128() & u128::from(u32::MAX)) as f64 / f64::from(u32::MAX);
+    max.mul_f64(random.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        let mut h = HeaderMap::new();
+        let at = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        h.insert("retry-after", HeaderValue::from_str(&at).unwrap());
+        let got = retry_after(&h).unwrap();
+        assert!(
+            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= BACKOFF_BASE);
+        assert!(backoff(3) >= BACKOFF_BASE * 2);
+        assert!(backoff(30) <= BACKOFF_CAP);
+    }
+}
