@@ -194,6 +194,7 @@ pub(crate) fn smirnov_sf(n: u64, x: f64) -> f64 {
         let log_term =
             c_man.ln() + f64::from(c_exp) * LN_2 + (v - 1.0) * t1x.ln() + (nf - v) * t2x.ln();
         let term = log_term.exp();
+        if n == 10_000 && (j % 1000 == 0 || j < 3) { eprintln!("dbg {j} {log_term} {c_man:e} {c_exp}"); }
         if term.is_finite() && term != 0.0 {
             sum += term;
         }

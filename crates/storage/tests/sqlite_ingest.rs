@@ -97,5 +97,8 @@ async fn in_memory_databases_share_one_connection() {
         project_id: ProjectId::parse("bench").unwrap(),
     };
     assert_eq!(store.insert_samples(org, &batch("m", 3)).await.unwrap(), 3);
-    assert_eq!(store.recent_samples(org, &t, 10, None).await.unwrap().len(), 3);
+    assert_eq!(
+        store.recent_samples(org, &t, 10, None).await.unwrap().len(),
+        3
+    );
 }

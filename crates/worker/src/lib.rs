@@ -10,7 +10,7 @@ mod analysis;
 mod config;
 mod events;
 mod lease;
-mod metrics_names;
+pub mod metrics_names;
 mod plan;
 mod pool;
 mod runner;
