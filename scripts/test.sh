@@ -28,4 +28,4 @@ if [ -z "${EVALGUARD_TEST_POSTGRES_URL:-}" ]; then
 fi
 echo "test.sh: PostgreSQL tests use $EVALGUARD_TEST_POSTGRES_URL" >&2
 
-cargo test --workspace --no-fail-fast "$@"
+cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@"
