@@ -3,7 +3,6 @@
 
 mod support;
 
-use evalguard_domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{TestApp, sample};
