@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use evalguard_judge::JudgeConfig;
 use serde::Deserialize;
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -26,8 +27,8 @@ pub struct FileConfig {
     pub limits: LimitsSection,
     #[serde(default)]
     pub webhooks: WebhooksSection,
-    /// Judge providers and the scorer → provider mapping (see the judge crate).
-    pub judge: Option<toml::Table>,
+    /// Judge providers and the scorer → provider mapping.
+    pub judge: Option<JudgeConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,8 +68,9 @@ pub struct Config {
     pub traffic_body_bytes: usize,
     pub body_bytes: usize,
     pub allow_private_webhooks: bool,
-    /// The `[judge]` table of the config file, if any.
-    pub judge: Option<toml::Table>,
+    /// Judge providers: the `EVALGUARD_JUDGE_*` shortcut when set, else the
+    /// file's `[judge]` section, else none (judges are then skipped).
+    pub judge: JudgeConfig,
 }
 
 /// Values given on the command line or in the environment (clap merges those two).
@@ -97,7 +99,7 @@ impl Config {
             traffic_body_bytes: file.limits.traffic_body_bytes.unwrap_or(DEFAULT_TRAFFIC_BODY_BYTES),
             body_bytes: file.limits.body_bytes.unwrap_or(DEFAULT_BODY_BYTES),
             allow_private_webhooks: file.webhooks.allow_private.unwrap_or(false),
-            judge: file.judge,
+            judge: JudgeConfig::from_env_shortcut().or(file.judge).unwrap_or_default(),
         }
     }
 
@@ -108,6 +110,8 @@ impl Config {
         config.database_url = database_url.to_owned();
         config.workers = 2;
         config.allow_private_webhooks = true;
+        // Tests configure judges explicitly, never from the environment.
+        config.judge = JudgeConfig::default();
         config
     }
 }

@@ -146,9 +146,10 @@ impl Application {
 
 /// Deterministic scorers plus the LLM judges of the configured providers.
 fn build_catalog(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn ScorerCatalog>> {
-    let judge_config = evalguard_judge::JudgeConfig::resolve(config.judge.as_ref())
-        .context("reading the [judge] configuration")?;
-    let catalog = evalguard_judge::JudgeCatalog::new(judge_config, storage.judge_cache.clone())
-        .context("configuring the judge providers")?;
+    let catalog = evalguard_judge::JudgeCatalog::with_deterministic_scorers(
+        &config.judge,
+        Some(storage.judge_cache.clone()),
+    )
+    .context("configuring the judge providers")?;
     Ok(Arc::new(catalog))
 }
