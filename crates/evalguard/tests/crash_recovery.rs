@@ -49,7 +49,7 @@ fn spawn_server(db_url: &str, port: u16, judge: &str) -> KillOnDrop {
         .env("EVALGUARD_JUDGE_BASE_URL", judge)
         .env("EVALGUARD_JUDGE_API_KEY", "test-judge-key")
         .env("EVALGUARD_JUDGE_MODEL", "judge-1")
-        .env("EVALGUARD_LOG", "warn")
+        .env("EVALGUARD_LOG", std::env::var("CRASH_TEST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .spawn()
         .unwrap())

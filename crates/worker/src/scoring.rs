@@ -35,6 +35,7 @@ impl ScorerSet {
 }
 
 /// A sample's outcomes while they are being collected.
+#[derive(Clone)]
 pub(crate) struct SampleScores {
     pub role: SampleRole,
     pub key: i64,
@@ -112,6 +113,20 @@ pub(crate) async fn score_judges(
         futures::future::join_all(judges.iter().map(|judge| judge.score(&sample, options))).await;
     for (judge, run) in judges.iter().zip(runs) {
         scores.record(judge.as_ref(), run);
+    }
+    scores
+}
+
+/// A sample whose judge task panicked: its judges end in `error` (never a
+/// score), and the deterministic outcomes already collected are kept.
+pub(crate) fn judges_failed(set: &ScorerSet, mut scores: SampleScores) -> SampleScores {
+    for judge in &set.judges {
+        scores.scores.insert(
+            judge.name().to_owned(),
+            ScoreOutcome::Error {
+                cause: "the judge task failed unexpectedly".to_owned(),
+            },
+        );
     }
     scores
 }

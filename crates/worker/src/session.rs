@@ -2,20 +2,20 @@
 //! through every scorer, and finished samples are stored in small batches.
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::time::Duration;
 
 use evalguard_domain::scoring::{CallUsage, SampleRole};
 use evalguard_domain::{JobId, OrgId, Progress, Usage};
 use evalguard_storage::{LeaseState, Storage, StorageError, StoredResult};
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use tokio::task::{Id as TaskId, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::lease::LeaseWatch;
 use crate::metrics_names::SAMPLES_SCORED;
-use crate::scoring::{SampleScores, ScorerSet, missing_sample, score_deterministic, score_judges};
+use crate::scoring::{
+    SampleScores, ScorerSet, judges_failed, missing_sample, score_deterministic, score_judges,
+};
 
 /// Samples loaded from storage at a time.
 const LOAD_CHUNK: usize = 500;
@@ -76,7 +76,53 @@ impl Tally {
     }
 }
 
-type JudgeFuture = Pin<Box<dyn std::future::Future<Output = SampleScores> + Send>>;
+/// Judge calls in flight. They run as tasks, not as futures polled by the
+/// session, so that they keep progressing (and release any database
+/// connection they hold, e.g. for the verdict cache) while the session awaits
+/// its own writes; otherwise a single-connection SQLite writer deadlocks.
+/// Each task's deterministic outcomes are kept in case the task panics.
+struct JudgesInFlight {
+    tasks: JoinSet<SampleScores>,
+    started: HashMap<TaskId, SampleScores>,
+}
+
+impl JudgesInFlight {
+    fn new() -> Self {
+        Self {
+            tasks: JoinSet::new(),
+            started: HashMap::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    fn spawn(&mut self, scorers: &ScorerSet, sample: evalguard_domain::TrafficSample, scores: SampleScores) {
+        let kept = scores.clone();
+        let handle = self.tasks.spawn(score_judges(scorers.judges.clone(), scorers.options, sample, scores));
+        self.started.insert(handle.id(), kept);
+    }
+
+    /// The next finished sample; `None` when nothing is in flight.
+    async fn next(&mut self, scorers: &ScorerSet) -> Option<SampleScores> {
+        match self.tasks.join_next_with_id().await? {
+            Ok((id, scores)) => {
+                self.started.remove(&id);
+                Some(scores)
+            }
+            Err(error) => {
+                tracing::error!(%error, "a judge task failed; its sample's judges end in error");
+                let kept = self.started.remove(&error.id())?;
+                Some(judges_failed(scorers, kept))
+            }
+        }
+    }
+}
 
 pub(crate) struct Session<'a> {
     pub storage: &'a Storage,
@@ -191,7 +237,7 @@ impl<'a> Session<'a> {
 
     /// Returns whether the cost budget stopped it.
     async fn score_all(&mut self, todo: &[(SampleRole, i64)]) -> Result<bool, Interrupted> {
-        let mut in_flight: FuturesUnordered<JudgeFuture> = FuturesUnordered::new();
+        let mut in_flight = JudgesInFlight::new();
         let mut budget_exhausted = false;
         'chunks: for chunk in todo.chunks(LOAD_CHUNK) {
             self.check_stop()?;
@@ -216,12 +262,7 @@ impl<'a> Session<'a> {
                     budget_exhausted = true;
                     break 'chunks;
                 }
-                in_flight.push(Box::pin(score_judges(
-                    self.scorers.judges.clone(),
-                    self.scorers.options,
-                    sample.clone(),
-                    scores,
-                )));
+                in_flight.spawn(self.scorers, sample.clone(), scores);
             }
         }
         while !in_flight.is_empty() {
@@ -233,16 +274,16 @@ impl<'a> Session<'a> {
     /// Waits for one sample's judges to finish, storing what is due meanwhile.
     async fn wait_for_judges(
         &mut self,
-        in_flight: &mut FuturesUnordered<JudgeFuture>,
+        in_flight: &mut JudgesInFlight,
     ) -> Result<(), Interrupted> {
         let flush_at = self.last_flush + self.result_flush;
         let has_pending = !self.pending.is_empty();
-        let (lease, stop) = (self.lease, self.stop);
+        let (lease, stop, scorers) = (self.lease, self.stop, self.scorers);
         tokio::select! {
             biased;
             () = lease.ended().cancelled() => self.check_stop(),
             () = stop.cancelled() => Err(Interrupted::Shutdown),
-            done = in_flight.next() => {
+            done = in_flight.next(scorers) => {
                 if let Some(scores) = done {
                     self.judged += 1;
                     self.judged_cost += scores.usage.cost_usd;
