@@ -35,7 +35,11 @@ fn server_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn database_url(db: &str, dir: &tempfile::TempDir) -> String {
@@ -52,15 +56,44 @@ async fn start_server(db: &str, workers: usize) -> Server {
     let url = database_url(db, &dir).await;
     let bin = server_binary();
     let out = Command::new(&bin)
-        .args(["keys", "create", "--org", "bench", "--role", "owner", "--database-url", &url])
+        .args([
+            "keys",
+            "create",
+            "--org",
+            "bench",
+            "--role",
+            "owner",
+            "--database-url",
+            &url,
+        ])
         .output()
         .expect("run evalguard keys create (build with cargo build --release first)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let key = String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
     let port = free_port();
     let child = Command::new(&bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", &url])
-        .args(["--workers", &workers.to_string(), "--rate-limit-per-minute", "100000000"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &url,
+        ])
+        .args([
+            "--workers",
+            &workers.to_string(),
+            "--rate-limit-per-minute",
+            "100000000",
+        ])
         .env("EVALGUARD_LOG", "warn")
         .env_remove("EVALGUARD_JUDGE_BASE_URL")
         .stdout(Stdio::null())
@@ -74,7 +107,12 @@ async fn start_server(db: &str, workers: usize) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let server = Server { child, base, key, _dir: dir };
+    let server = Server {
+        child,
+        base,
+        key,
+        _dir: dir,
+    };
     let r = client
         .post(format!("{}/api/v1/projects", server.base))
         .bearer_auth(&server.key)
@@ -114,7 +152,10 @@ async fn ingest(server: &Server, batches: usize, clients: usize) -> f64 {
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
-        let (url, key) = (format!("{}/api/v1/traffic", server.base), server.key.clone());
+        let (url, key) = (
+            format!("{}/api/v1/traffic", server.base),
+            server.key.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -139,16 +180,27 @@ async fn ingest(server: &Server, batches: usize, clients: usize) -> f64 {
 
 /// Open-loop load of `rate` triggers/s for `secs`; returns sorted latencies in ms.
 async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
     let url = format!("{}/api/v1/auto-eval", server.base);
-    let body = serde_json::to_vec(&json!({"target": {"model": "model-a", "prompt_id": "answer-v1", "project_id": "bench"}})).unwrap();
+    let body = serde_json::to_vec(
+        &json!({"target": {"model": "model-a", "prompt_id": "answer-v1", "project_id": "bench"}}),
+    )
+    .unwrap();
     let total = rate * secs;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let started = tokio::time::Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
         tokio::time::sleep_until(started + interval * i as u32).await;
-        let (client, url, key, body) = (client.clone(), url.clone(), server.key.clone(), body.clone());
+        let (client, url, key, body) = (
+            client.clone(),
+            url.clone(),
+            server.key.clone(),
+            body.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
             let r = client
@@ -173,7 +225,12 @@ async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
 
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
@@ -191,14 +248,24 @@ async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
             .unwrap();
         assert_eq!(r.status(), 202);
     }
-    let scorers = ["empty_output", "refusal", "output_length", "latency", "tokens", "json_validity", "grounding"];
+    let scorers = [
+        "empty_output",
+        "refusal",
+        "output_length",
+        "latency",
+        "tokens",
+        "json_validity",
+        "grounding",
+    ];
     let cpu_before = cpu_seconds(server.child.id());
     let started = Instant::now();
     let r: Value = client
         .post(format!("{}/api/v1/auto-eval", server.base))
         .bearer_auth(&server.key)
-        .json(&json!({"target": {"model": "model-j", "prompt_id": "answer-v1", "project_id": "bench"},
-                      "sample_count": n, "scorers": scorers}))
+        .json(
+            &json!({"target": {"model": "model-j", "prompt_id": "answer-v1", "project_id": "bench"},
+                      "sample_count": n, "scorers": scorers}),
+        )
         .send()
         .await
         .unwrap()

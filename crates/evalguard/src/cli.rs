@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "evalguard", version, about = "A safety net for LLM applications in production")]
+#[command(
+    name = "evalguard",
+    version,
+    about = "A safety net for LLM applications in production"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -84,7 +88,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub baseline_model: Option<String>,
     /// Flag kinds that fail the gate (default: all).
-    #[arg(long, value_delimiter = ',', default_value = "hallucination,regression,drift")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hallucination,regression,drift"
+    )]
     pub fail_on: Vec<String>,
     /// Print the finished job as JSON instead of a report.
     #[arg(long)]

@@ -85,21 +85,32 @@ pub struct Overrides {
 impl Config {
     pub fn resolve(overrides: Overrides, file: FileConfig) -> Self {
         Self {
-            addr: overrides.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            addr: overrides
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url: overrides
                 .database_url
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            workers: overrides.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS),
+            workers: overrides
+                .workers
+                .or(file.workers)
+                .unwrap_or(DEFAULT_WORKERS),
             serve_http: true,
             rate_limit_per_minute: overrides
                 .rate_limit_per_minute
                 .or(file.rate_limit_per_minute)
                 .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
-            traffic_body_bytes: file.limits.traffic_body_bytes.unwrap_or(DEFAULT_TRAFFIC_BODY_BYTES),
+            traffic_body_bytes: file
+                .limits
+                .traffic_body_bytes
+                .unwrap_or(DEFAULT_TRAFFIC_BODY_BYTES),
             body_bytes: file.limits.body_bytes.unwrap_or(DEFAULT_BODY_BYTES),
             allow_private_webhooks: file.webhooks.allow_private.unwrap_or(false),
-            judge: JudgeConfig::from_env_shortcut().or(file.judge).unwrap_or_default(),
+            judge: JudgeConfig::from_env_shortcut()
+                .or(file.judge)
+                .unwrap_or_default(),
         }
     }
 
@@ -122,10 +133,9 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {
-        let file: FileConfig = toml::from_str(
-            "addr = \"0.0.0.0:9000\"\nworkers = 8\n[limits]\nbody_bytes = 1024\n",
-        )
-        .unwrap();
+        let file: FileConfig =
+            toml::from_str("addr = \"0.0.0.0:9000\"\nworkers = 8\n[limits]\nbody_bytes = 1024\n")
+                .unwrap();
         let config = Config::resolve(
             Overrides {
                 workers: Some(1),

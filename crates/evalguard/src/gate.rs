@@ -39,7 +39,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<GateOutcome> {
     if let Some(model) = &args.baseline_model {
         body["baseline"] = json!({"model": model, "prompt_id": args.prompt_id});
     }
-    let created = call(&args.api_key, client.post(format!("{base}/api/v1/auto-eval")).json(&body)).await?;
+    let created = call(
+        &args.api_key,
+        client.post(format!("{base}/api/v1/auto-eval")).json(&body),
+    )
+    .await?;
     let job_id = created["job_id"]
         .as_str()
         .ok_or_else(|| anyhow!("the server answered without a job_id"))?
@@ -53,7 +57,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<GateOutcome> {
     bar.set_message(format!("auto-eval {job_id}"));
     let started = Instant::now();
     let job = loop {
-        let job = call(&args.api_key, client.get(format!("{base}/api/v1/auto-eval/{job_id}"))).await?;
+        let job = call(
+            &args.api_key,
+            client.get(format!("{base}/api/v1/auto-eval/{job_id}")),
+        )
+        .await?;
         bar.set_length(job["progress"]["total"].as_u64().unwrap_or(0));
         bar.set_position(job["progress"]["done"].as_u64().unwrap_or(0));
         match job["status"].as_str() {
@@ -72,7 +80,10 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<GateOutcome> {
         }
         if started.elapsed() > Duration::from_secs(args.timeout_secs) {
             bar.finish_and_clear();
-            bail!("gave up waiting for job {job_id} after {} s", args.timeout_secs);
+            bail!(
+                "gave up waiting for job {job_id} after {} s",
+                args.timeout_secs
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -83,7 +94,11 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<GateOutcome> {
         .map(|flags| {
             flags
                 .iter()
-                .filter(|f| f["kind"].as_str().is_some_and(|k| args.fail_on.iter().any(|x| x == k)))
+                .filter(|f| {
+                    f["kind"]
+                        .as_str()
+                        .is_some_and(|k| args.fail_on.iter().any(|x| x == k))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -93,13 +108,19 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<GateOutcome> {
     } else {
         let worst = call(
             &args.api_key,
-            client.get(format!("{base}/api/v1/auto-eval/{job_id}/results?flagged=true&limit=5")),
+            client.get(format!(
+                "{base}/api/v1/auto-eval/{job_id}/results?flagged=true&limit=5"
+            )),
         )
         .await
         .unwrap_or(Value::Null);
         print!("{}", render_report(&job, &worst));
     }
-    Ok(if failing.is_empty() { GateOutcome::Pass } else { GateOutcome::Flagged })
+    Ok(if failing.is_empty() {
+        GateOutcome::Pass
+    } else {
+        GateOutcome::Flagged
+    })
 }
 
 async fn call(key: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
@@ -111,7 +132,9 @@ async fn call(key: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Val
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no error message");
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no error message");
         bail!("the server answered {status}: {message}");
     }
     Ok(body)
@@ -131,7 +154,10 @@ pub fn render_report(job: &Value, worst: &Value) -> String {
     if let Some(baseline) = job["baseline"].as_object() {
         out.push_str(&format!(
             "baseline: {} {} (n = {})\n",
-            baseline.get("kind").and_then(Value::as_str).unwrap_or("none"),
+            baseline
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("none"),
             baseline.get("model").and_then(Value::as_str).unwrap_or(""),
             baseline.get("n").and_then(Value::as_u64).unwrap_or(0),
         ));
@@ -139,9 +165,18 @@ pub fn render_report(job: &Value, worst: &Value) -> String {
     out.push_str("\nscorer                    n     mean   baseline\n");
     if let Some(summary) = job["summary"].as_object() {
         for (name, s) in summary {
-            let mean = s["mean"].as_f64().map(|m| format!("{m:.3}")).unwrap_or_else(|| "-".into());
-            let base = s["baseline"]["mean"].as_f64().map(|m| format!("{m:.3}")).unwrap_or_else(|| "-".into());
-            out.push_str(&format!("{name:<22} {:>6} {mean:>8} {base:>10}\n", s["n"].as_u64().unwrap_or(0)));
+            let mean = s["mean"]
+                .as_f64()
+                .map(|m| format!("{m:.3}"))
+                .unwrap_or_else(|| "-".into());
+            let base = s["baseline"]["mean"]
+                .as_f64()
+                .map(|m| format!("{m:.3}"))
+                .unwrap_or_else(|| "-".into());
+            out.push_str(&format!(
+                "{name:<22} {:>6} {mean:>8} {base:>10}\n",
+                s["n"].as_u64().unwrap_or(0)
+            ));
         }
     }
     let flags = job["flags"].as_array().cloned().unwrap_or_default();
@@ -172,7 +207,10 @@ pub fn render_report(job: &Value, worst: &Value) -> String {
     if let Some(samples) = worst["data"].as_array().filter(|d| !d.is_empty()) {
         out.push_str("\nworst samples:\n");
         for sample in samples {
-            out.push_str(&format!("  {}\n", sample["sample_id"].as_str().unwrap_or("?")));
+            out.push_str(&format!(
+                "  {}\n",
+                sample["sample_id"].as_str().unwrap_or("?")
+            ));
             if let Some(scores) = sample["scores"].as_object() {
                 for (scorer, score) in scores {
                     if let Some(reasoning) = score["reasoning"].as_str() {
@@ -186,5 +224,7 @@ pub fn render_report(job: &Value, worst: &Value) -> String {
 }
 
 fn number(v: &Value) -> String {
-    v.as_f64().map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into())
+    v.as_f64()
+        .map(|x| format!("{x:.4}"))
+        .unwrap_or_else(|| "-".into())
 }

@@ -54,10 +54,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             // Connecting applies the migrations.
             let config = load_config(&global)?;
-            Storage::connect(&config.database_url).await.context("migrating the database")?;
+            Storage::connect(&config.database_url)
+                .await
+                .context("migrating the database")?;
             tracing::info!("migrations applied");
         }
-        Command::Keys(KeysCommand::Create { org, role, project, name }) => {
+        Command::Keys(KeysCommand::Create {
+            org,
+            role,
+            project,
+            name,
+        }) => {
             let config = load_config(&global)?;
             let role = Role::parse(&role)
                 .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
@@ -65,8 +72,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|p| ProjectId::parse(&p))
                 .transpose()
                 .map_err(|e| anyhow!("--project: {e}"))?;
-            let storage = Storage::connect(&config.database_url).await.context("opening the database")?;
-            let secret = create_key(&storage, CreateKey { org, role, project, name }).await?;
+            let storage = Storage::connect(&config.database_url)
+                .await
+                .context("opening the database")?;
+            let secret = create_key(
+                &storage,
+                CreateKey {
+                    org,
+                    role,
+                    project,
+                    name,
+                },
+            )
+            .await?;
             println!("{}", secret.expose());
         }
     }
@@ -124,7 +142,8 @@ async fn wait_for_signal() {
 
 fn init_tracing() {
     // Logs go to stderr so that stdout stays for command output (key secrets).
-    let filter = EnvFilter::try_from_env("EVALGUARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("EVALGUARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

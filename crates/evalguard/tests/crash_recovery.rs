@@ -44,15 +44,28 @@ async fn start_slow_judge(calls: Arc<AtomicU64>) -> String {
 }
 
 fn spawn_server(db_url: &str, port: u16, judge: &str) -> KillOnDrop {
-    KillOnDrop(Command::new(BIN)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", db_url, "--workers", "1"])
-        .env("EVALGUARD_JUDGE_BASE_URL", judge)
-        .env("EVALGUARD_JUDGE_API_KEY", "test-judge-key")
-        .env("EVALGUARD_JUDGE_MODEL", "judge-1")
-        .env("EVALGUARD_LOG", std::env::var("CRASH_TEST_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap())
+    KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                db_url,
+                "--workers",
+                "1",
+            ])
+            .env("EVALGUARD_JUDGE_BASE_URL", judge)
+            .env("EVALGUARD_JUDGE_API_KEY", "test-judge-key")
+            .env("EVALGUARD_JUDGE_MODEL", "judge-1")
+            .env(
+                "EVALGUARD_LOG",
+                std::env::var("CRASH_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 async fn wait_until_up(client: &reqwest::Client, base: &str) {
@@ -85,13 +98,31 @@ async fn a_job_survives_kill_9_and_scores_every_sample_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("crash.db").display());
     let out = Command::new(BIN)
-        .args(["keys", "create", "--org", "acme", "--role", "owner", "--database-url", &db_url])
+        .args([
+            "keys",
+            "create",
+            "--org",
+            "acme",
+            "--role",
+            "owner",
+            "--database-url",
+            &db_url,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let key = String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_owned();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut server = spawn_server(&db_url, port, &judge);
@@ -123,13 +154,18 @@ async fn a_job_survives_kill_9_and_scores_every_sample_exactly_once() {
     let r = client
         .post(format!("{base}/api/v1/auto-eval"))
         .bearer_auth(&key)
-        .json(&json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"},
-                      "sample_count": SAMPLES, "scorers": ["hallucination", "refusal"]}))
+        .json(
+            &json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"},
+                      "sample_count": SAMPLES, "scorers": ["hallucination", "refusal"]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let job_id = r.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+    let job_id = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Wait until the job is well under way, then kill -9.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -137,7 +173,10 @@ async fn a_job_survives_kill_9_and_scores_every_sample_exactly_once() {
         let job = get_job(&client, &base, &key, &job_id).await;
         let done = job["progress"]["done"].as_u64().unwrap_or(0);
         if done >= 300 {
-            assert!(done < SAMPLES as u64 - 300, "the job ran too fast to be killed mid-way: {job}");
+            assert!(
+                done < SAMPLES as u64 - 300,
+                "the job ran too fast to be killed mid-way: {job}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "the job did not progress: {job}");
@@ -154,8 +193,14 @@ async fn a_job_survives_kill_9_and_scores_every_sample_exactly_once() {
         if job["status"] == "succeeded" {
             break job;
         }
-        assert!(!matches!(job["status"].as_str(), Some("failed" | "cancelled")), "{job}");
-        assert!(restarted_at.elapsed() < Duration::from_secs(90), "the job did not finish: {job}");
+        assert!(
+            !matches!(job["status"].as_str(), Some("failed" | "cancelled")),
+            "{job}"
+        );
+        assert!(
+            restarted_at.elapsed() < Duration::from_secs(90),
+            "the job did not finish: {job}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(job["progress"]["total"], SAMPLES);
@@ -181,7 +226,10 @@ async fn a_job_survives_kill_9_and_scores_every_sample_exactly_once() {
             .await
             .unwrap();
         for item in page["data"].as_array().unwrap() {
-            assert!(seen.insert(item["sample_id"].as_str().unwrap().to_owned()), "a sample twice");
+            assert!(
+                seen.insert(item["sample_id"].as_str().unwrap().to_owned()),
+                "a sample twice"
+            );
         }
         match page["next_cursor"].take() {
             Value::String(c) => cursor = Some(c),

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use support::{Db, TestApp, sample};
 
 async fn send(app: &TestApp, key: &str, samples: Vec<Value>) {
-    let r = app.post(key, "/api/v1/traffic", json!({"samples": samples})).await;
+    let r = app
+        .post(key, "/api/v1/traffic", json!({"samples": samples}))
+        .await;
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
 }
 
@@ -23,10 +25,32 @@ fn traffic(model: &str, day: u32, n: usize, output: &str) -> Vec<Value> {
 }
 
 async fn job_runs_against_the_previous_deployment(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let key = app.project("acme", "bot").await;
-    send(&app, &key, traffic("old-model", 1, 150, "EvalGuard answers questions about deployments.")).await;
-    send(&app, &key, traffic("new-model", 2, 150, "I'm sorry, but I can't help with that.")).await;
+    send(
+        &app,
+        &key,
+        traffic(
+            "old-model",
+            1,
+            150,
+            "EvalGuard answers questions about deployments.",
+        ),
+    )
+    .await;
+    send(
+        &app,
+        &key,
+        traffic(
+            "new-model",
+            2,
+            150,
+            "I'm sorry, but I can't help with that.",
+        ),
+    )
+    .await;
 
     let r = app
         .post(&key, "/api/v1/auto-eval", json!({"target": {"model": "new-model", "prompt_id": "answer-v1", "project_id": "bot"}, "sample_count": 120}))
@@ -47,15 +71,24 @@ async fn job_runs_against_the_previous_deployment(db: Db) {
     assert_eq!(job["baseline"]["model"], "old-model");
     let refusal = &job["summary"]["refusal"];
     assert_eq!(refusal["n"], 120, "{job}");
-    assert_eq!(refusal["mean"].as_f64().unwrap(), 0.0, "every answer is a refusal: {job}");
+    assert_eq!(
+        refusal["mean"].as_f64().unwrap(),
+        0.0,
+        "every answer is a refusal: {job}"
+    );
     assert_eq!(refusal["baseline"]["mean"].as_f64().unwrap(), 1.0);
     assert_eq!(job["summary"]["latency"]["unit"], "ms");
     // Judges are named but skipped: no provider is configured in tests.
-    assert!(job["summary"]["hallucination"]["skipped"].is_string(), "{job}");
+    assert!(
+        job["summary"]["hallucination"]["skipped"].is_string(),
+        "{job}"
+    );
     // Every answer became a refusal: that is a regression of a pass/fail check.
     let flags = job["flags"].as_array().unwrap();
     assert!(
-        flags.iter().any(|f| f["kind"] == "regression" && f["metric"] == "refusal"),
+        flags
+            .iter()
+            .any(|f| f["kind"] == "regression" && f["metric"] == "refusal"),
         "{job}"
     );
 
@@ -83,13 +116,22 @@ async fn job_runs_against_the_previous_deployment(db: Db) {
 }
 
 async fn a_target_without_samples_fails_with_no_samples(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let key = app.project("acme", "bot").await;
     let r = app
-        .post(&key, "/api/v1/auto-eval", json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"}}))
+        .post(
+            &key,
+            "/api/v1/auto-eval",
+            json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"}}),
+        )
         .await;
     assert_eq!(r.status(), 202);
-    let job_id = r.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+    let job_id = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let job = app.wait_for_job(&key, &job_id, 30).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["code"], "no_samples");
@@ -97,7 +139,9 @@ async fn a_target_without_samples_fails_with_no_samples(db: Db) {
 }
 
 async fn idempotency_key_returns_the_same_job(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let key = app.project("acme", "bot").await;
     let body = json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"}});
     let mut ids = Vec::new();
@@ -115,27 +159,55 @@ async fn idempotency_key_returns_the_same_job(db: Db) {
         ids.push(r.json::<Value>().await.unwrap()["job_id"].clone());
     }
     assert_eq!(ids[0], ids[1]);
-    let list: Value = app.get(&key, "/api/v1/auto-eval?project_id=bot").await.json().await.unwrap();
+    let list: Value = app
+        .get(&key, "/api/v1/auto-eval?project_id=bot")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
 
 async fn cancel_makes_a_queued_job_terminal(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let key = app.project("acme", "bot").await;
     send(&app, &key, traffic("m", 3, 20, "fine")).await;
     let r = app
-        .post(&key, "/api/v1/auto-eval", json!({"target": {"model": "m", "prompt_id": "answer-v1", "project_id": "bot"}}))
+        .post(
+            &key,
+            "/api/v1/auto-eval",
+            json!({"target": {"model": "m", "prompt_id": "answer-v1", "project_id": "bot"}}),
+        )
         .await;
-    let job_id = r.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
-    let r = app.post(&key, &format!("/api/v1/auto-eval/{job_id}/cancel"), json!({})).await;
+    let job_id = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            &key,
+            &format!("/api/v1/auto-eval/{job_id}/cancel"),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let job: Value = r.json().await.unwrap();
     // It may have finished before the cancel arrived; either way it is terminal now
     // and never changes again.
-    assert!(matches!(job["status"].as_str(), Some("cancelled" | "succeeded")), "{job}");
+    assert!(
+        matches!(job["status"].as_str(), Some("cancelled" | "succeeded")),
+        "{job}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let again: Value = app.get(&key, &format!("/api/v1/auto-eval/{job_id}")).await.json().await.unwrap();
+    let again: Value = app
+        .get(&key, &format!("/api/v1/auto-eval/{job_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["status"], job["status"]);
     assert_eq!(again["finished_at"], job["finished_at"]);
     app.stop().await;

@@ -65,7 +65,9 @@ async fn start_judge(seen: Arc<Mutex<Seen>>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_worker_processes_never_run_one_job_twice() {
-    let Some(app) = TestApp::spawn_postgres_with(|c| c.workers = 0).await else { return };
+    let Some(app) = TestApp::spawn_postgres_with(|c| c.workers = 0).await else {
+        return;
+    };
     let seen = Arc::new(Mutex::new(Seen::default()));
     let judge = start_judge(seen.clone()).await;
     let key = app.project("acme", "bot").await;
@@ -79,7 +81,9 @@ async fn two_worker_processes_never_run_one_job_twice() {
                 "prompt_id": "p", "input": "q", "output": format!("answer m{j}-{i}"), "context": ["c"]}));
         }
     }
-    let r = app.post(&key, "/api/v1/traffic", json!({"samples": samples})).await;
+    let r = app
+        .post(&key, "/api/v1/traffic", json!({"samples": samples}))
+        .await;
     assert_eq!(r.status(), 202);
 
     let workers: Vec<KillOnDrop> = ["worker-a", "worker-b"]
@@ -87,7 +91,13 @@ async fn two_worker_processes_never_run_one_job_twice() {
         .map(|name| {
             KillOnDrop(
                 Command::new(BIN)
-                    .args(["worker", "--workers", "2", "--database-url", &app.database_url])
+                    .args([
+                        "worker",
+                        "--workers",
+                        "2",
+                        "--database-url",
+                        &app.database_url,
+                    ])
                     .env("EVALGUARD_JUDGE_BASE_URL", &judge)
                     .env("EVALGUARD_JUDGE_API_KEY", name)
                     .env("EVALGUARD_JUDGE_MODEL", "judge-1")
@@ -102,11 +112,20 @@ async fn two_worker_processes_never_run_one_job_twice() {
     let mut ids = Vec::new();
     for j in 0..JOBS {
         let r = app
-            .post(&key, "/api/v1/auto-eval", json!({"target": {"model": format!("m{j}"), "prompt_id": "p", "project_id": "bot"},
-                "sample_count": PER_JOB, "scorers": ["hallucination"], "cache": false}))
+            .post(
+                &key,
+                "/api/v1/auto-eval",
+                json!({"target": {"model": format!("m{j}"), "prompt_id": "p", "project_id": "bot"},
+                "sample_count": PER_JOB, "scorers": ["hallucination"], "cache": false}),
+            )
             .await;
         assert_eq!(r.status(), 202);
-        ids.push(r.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned());
+        ids.push(
+            r.json::<Value>().await.unwrap()["job_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     for id in &ids {
         let job = app.wait_for_job(&key, id, 120).await;
@@ -115,10 +134,17 @@ async fn two_worker_processes_never_run_one_job_twice() {
     }
     drop(workers);
 
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.by_sample.len(), JOBS * PER_JOB, "every sample judged");
-    let twice: Vec<_> = seen.by_sample.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "samples judged more than once: {twice:?}");
-    assert_eq!(seen.by_worker.len(), 2, "both worker processes took jobs: {:?}", seen.by_worker);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.by_sample.len(), JOBS * PER_JOB, "every sample judged");
+        let twice: Vec<_> = seen.by_sample.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "samples judged more than once: {twice:?}");
+        assert_eq!(
+            seen.by_worker.len(),
+            2,
+            "both worker processes took jobs: {:?}",
+            seen.by_worker
+        );
+    }
     app.stop().await;
 }

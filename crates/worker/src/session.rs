@@ -102,9 +102,19 @@ impl JudgesInFlight {
         self.tasks.is_empty()
     }
 
-    fn spawn(&mut self, scorers: &ScorerSet, sample: evalguard_domain::TrafficSample, scores: SampleScores) {
+    fn spawn(
+        &mut self,
+        scorers: &ScorerSet,
+        sample: evalguard_domain::TrafficSample,
+        scores: SampleScores,
+    ) {
         let kept = scores.clone();
-        let handle = self.tasks.spawn(score_judges(scorers.judges.clone(), scorers.options, sample, scores));
+        let handle = self.tasks.spawn(score_judges(
+            scorers.judges.clone(),
+            scorers.options,
+            sample,
+            scores,
+        ));
         self.started.insert(handle.id(), kept);
     }
 
@@ -272,10 +282,7 @@ impl<'a> Session<'a> {
     }
 
     /// Waits for one sample's judges to finish, storing what is due meanwhile.
-    async fn wait_for_judges(
-        &mut self,
-        in_flight: &mut JudgesInFlight,
-    ) -> Result<(), Interrupted> {
+    async fn wait_for_judges(&mut self, in_flight: &mut JudgesInFlight) -> Result<(), Interrupted> {
         let flush_at = self.last_flush + self.result_flush;
         let has_pending = !self.pending.is_empty();
         let (lease, stop, scorers) = (self.lease, self.stop, self.scorers);

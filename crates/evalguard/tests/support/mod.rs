@@ -57,7 +57,9 @@ impl TestApp {
 
     pub async fn start(config: Config, dir: Option<tempfile::TempDir>) -> Self {
         let database_url = config.database_url.clone();
-        let app = Application::build(config).await.expect("the application starts");
+        let app = Application::build(config)
+            .await
+            .expect("the application starts");
         let addr = app.local_addr().expect("serves HTTP");
         let storage = app.storage().clone();
         let shutdown = app.shutdown_token();
@@ -100,15 +102,26 @@ impl TestApp {
         secret.expose().to_owned()
     }
 
-    pub async fn request(&self, method: Method, key: Option<&str>, path: &str, body: Option<Value>) -> Response {
-        let mut request = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: Method,
+        key: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        request.send().await.expect("the request reaches the server")
+        request
+            .send()
+            .await
+            .expect("the request reaches the server")
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Response {
@@ -116,14 +129,19 @@ impl TestApp {
     }
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Response {
-        self.request(Method::POST, Some(key), path, Some(body)).await
+        self.request(Method::POST, Some(key), path, Some(body))
+            .await
     }
 
     /// Creates a project with an owner key of `org`; returns that key.
     pub async fn project(&self, org: &str, project: &str) -> String {
         let owner = self.key(org, Role::Owner, None).await;
         let response = self
-            .post(&owner, "/api/v1/projects", json!({"id": project, "name": project}))
+            .post(
+                &owner,
+                "/api/v1/projects",
+                json!({"id": project, "name": project}),
+            )
             .await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
         owner
@@ -139,10 +157,16 @@ impl TestApp {
                 .json()
                 .await
                 .unwrap();
-            if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            if matches!(
+                job["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
                 return job;
             }
-            assert!(std::time::Instant::now() < deadline, "job did not finish: {job}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job did not finish: {job}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
