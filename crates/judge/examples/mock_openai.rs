@@ -107,7 +107,29 @@ impl Mock {
 
 const VERDICT: &str = r#"{"claims":[{"claim":"The answer restates the context","verdict":"supported"}],"reasoning":"Every claim is supported by the context."}"#;
 
-async fn completions(State(mock): State<Arc<Mock>>) -> Response {
+/// A tool call filling the request's first tool: the first allowed value of
+/// each enum parameter, a sentence for each string. Lets evaluation libraries
+/// that ask for a forced tool call run against the same mock.
+fn tool_call_reply(tool: &Value) -> Value {
+    let function = &tool["function"];
+    let mut arguments = serde_json::Map::new();
+    if let Some(properties) = function["parameters"]["properties"].as_object() {
+        for (name, schema) in properties {
+            let value = match schema["enum"].as_array().and_then(|e| e.first()) {
+                Some(first) => first.clone(),
+                None => json!("Every claim is supported by the context."),
+            };
+            arguments.insert(name.clone(), value);
+        }
+    }
+    json!({
+        "role": "assistant", "content": null,
+        "tool_calls": [{"id": "call_mock", "type": "function", "function": {
+            "name": function["name"], "arguments": Value::Object(arguments).to_string()}}]
+    })
+}
+
+async fn completions(State(mock): State<Arc<Mock>>, body: Option<Json<Value>>) -> Response {
     if let Err(wait) = mock.take() {
         mock.rejected.fetch_add(1, Ordering::Relaxed);
         let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
@@ -124,9 +146,14 @@ async fn completions(State(mock): State<Arc<Mock>>) -> Response {
     }
     tokio::time::sleep(mock.options.latency).await;
     mock.ok.fetch_add(1, Ordering::Relaxed);
+    let (message, finish_reason) =
+        match body.as_ref().and_then(|Json(b)| b["tools"].get(0).cloned()) {
+            Some(tool) => (tool_call_reply(&tool), "tool_calls"),
+            None => (json!({"role": "assistant", "content": VERDICT}), "stop"),
+        };
     Json(json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock-judge",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": VERDICT}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
         "usage": {"prompt_tokens": 350, "completion_tokens": 40, "total_tokens": 390}
     }))
     .into_response()

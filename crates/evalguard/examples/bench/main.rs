@@ -4,127 +4,21 @@
 //! deterministic scorers (wall time and the server's CPU time per sample).
 //!
 //! `cargo build --release && cargo run --release -p evalguard --example bench -- --db sqlite`
+//! `--scenario judge` runs the judge benchmark instead (see `judge.rs`).
 //! (`--db postgres` uses EVALGUARD_TEST_POSTGRES_URL to create a fresh database).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-    key: String,
-    _dir: tempfile::TempDir,
-}
+mod judge;
+mod server;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::{Server, cpu_seconds, start_server};
 
-fn server_binary() -> PathBuf {
-    // target/release/examples/bench -> target/release/evalguard
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("evalguard")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn database_url(db: &str, dir: &tempfile::TempDir) -> String {
-    match db {
-        "postgres" => evalguard_storage::testing::fresh_postgres()
-            .await
-            .expect("set EVALGUARD_TEST_POSTGRES_URL for --db postgres"),
-        _ => format!("sqlite://{}", dir.path().join("bench.db").display()),
-    }
-}
-
-async fn start_server(db: &str, workers: usize) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_url(db, &dir).await;
-    let bin = server_binary();
-    let out = Command::new(&bin)
-        .args([
-            "keys",
-            "create",
-            "--org",
-            "bench",
-            "--role",
-            "owner",
-            "--database-url",
-            &url,
-        ])
-        .output()
-        .expect("run evalguard keys create (build with cargo build --release first)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
-    let port = free_port();
-    let child = Command::new(&bin)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            &url,
-        ])
-        .args([
-            "--workers",
-            &workers.to_string(),
-            "--rate-limit-per-minute",
-            "100000000",
-        ])
-        .env("EVALGUARD_LOG", "warn")
-        .env_remove("EVALGUARD_JUDGE_BASE_URL")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let server = Server {
-        child,
-        base,
-        key,
-        _dir: dir,
-    };
-    let r = client
-        .post(format!("{}/api/v1/projects", server.base))
-        .bearer_auth(&server.key)
-        .json(&json!({"id": "bench", "name": "Bench"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    server
-}
-
-fn batch(model: &str, start: usize, n: usize) -> Value {
+pub fn batch(model: &str, start: usize, n: usize) -> Value {
     let samples: Vec<Value> = (start..start + n)
         .map(|i| {
             json!({
@@ -223,18 +117,6 @@ async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
     latencies
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
 /// One job over `n` samples with the deterministic scorers: (wall s, server CPU µs per sample).
 async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
     let client = reqwest::Client::new();
@@ -309,15 +191,25 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_else(|| "sqlite".to_owned());
-    println!("## {db}\n");
+    let scenario = args
+        .iter()
+        .position(|a| a == "--scenario")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "service".to_owned());
+    println!("## {db}: {scenario}\n");
+    if scenario == "judge" {
+        judge::run(&db, 10_000).await;
+        return;
+    }
 
-    let server = start_server(&db, 0).await;
+    let server = start_server(&db, 0, &[]).await;
     let _ = ingest(&server, 5, 4).await; // warm-up
     let rate = ingest(&server, 100, 4).await;
     println!("ingest: {rate:.0} samples/s (100 batches of 1,000, 4 concurrent clients)");
     drop(server);
 
-    let server = start_server(&db, 0).await;
+    let server = start_server(&db, 0, &[]).await;
     let _ = trigger_latency(&server, 100, 1).await; // warm-up
     let lat = trigger_latency(&server, 500, 10).await;
     println!(
@@ -329,7 +221,7 @@ async fn main() {
     );
     drop(server);
 
-    let server = start_server(&db, 1).await;
+    let server = start_server(&db, 1, &[]).await;
     let (wall, cpu_per_sample) = job_throughput(&server, 10_000).await;
     println!(
         "job of 10,000 samples, 7 deterministic scorers: {wall:.2} s wall ({:.0} samples/s), {cpu_per_sample:.1} µs server CPU per sample",
