@@ -28,4 +28,13 @@ if [ -z "${EVALGUARD_TEST_POSTGRES_URL:-}" ]; then
 fi
 echo "test.sh: PostgreSQL tests use $EVALGUARD_TEST_POSTGRES_URL" >&2
 
+# Each test creates its own database; drop the ones earlier runs left behind.
+if command -v psql >/dev/null 2>&1; then
+  psql "$EVALGUARD_TEST_POSTGRES_URL" -Atqc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'evalguard\_test\_%'" 2>/dev/null |
+    while read -r db; do
+      psql "$EVALGUARD_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+    done
+fi
+
 cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@"

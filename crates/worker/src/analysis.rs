@@ -4,16 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::samples::LoadedSamples;
+use evalguard_domain::OrgId;
 use evalguard_domain::analysis::{
     Analysis, AnalysisInput, FeatureSides, ResolvedThresholds, ScorerInput, SideScores,
     TextFeatures, analyse,
 };
 use evalguard_domain::scoring::{SampleRole, ScoreKind, Scorer};
-use evalguard_domain::{OrgId, TrafficSample};
 use evalguard_storage::{Storage, StorageError, StoredResult};
-
-/// Samples loaded at a time for the traffic features.
-const LOAD_CHUNK: usize = 1_000;
 
 /// What the worker knows when scoring is over.
 pub(crate) struct JobScores<'a> {
@@ -89,30 +87,14 @@ fn analysis_input(scores: &JobScores<'_>) -> AnalysisInput {
 pub(crate) async fn load_features(
     storage: &Storage,
     org: OrgId,
+    samples: &mut LoadedSamples,
     current: &[i64],
     baseline: &[i64],
 ) -> Result<FeatureSides, StorageError> {
+    samples.load_missing(storage, org, current).await?;
+    samples.load_missing(storage, org, baseline).await?;
     Ok(FeatureSides {
-        current: TextFeatures::from_samples(&load_samples(storage, org, current).await?),
-        baseline: TextFeatures::from_samples(&load_samples(storage, org, baseline).await?),
+        current: TextFeatures::from_samples(samples.of(current)),
+        baseline: TextFeatures::from_samples(samples.of(baseline)),
     })
-}
-
-async fn load_samples(
-    storage: &Storage,
-    org: OrgId,
-    keys: &[i64],
-) -> Result<Vec<TrafficSample>, StorageError> {
-    let mut samples = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(LOAD_CHUNK) {
-        samples.extend(
-            storage
-                .traffic
-                .samples_by_key(org, chunk)
-                .await?
-                .into_iter()
-                .map(|s| s.sample),
-        );
-    }
-    Ok(samples)
 }

@@ -14,6 +14,7 @@ pub mod metrics_names;
 mod plan;
 mod pool;
 mod runner;
+mod samples;
 mod scoring;
 mod session;
 pub mod webhook;

@@ -11,9 +11,12 @@ use evalguard_domain::project::RubricDefinition;
 use evalguard_domain::scoring::{Scorer, ScorerAvailability, ScorerCatalog};
 use evalguard_storage::{JobPlan, Storage, StorageError, StoredSample};
 
+use crate::samples::LoadedSamples;
+
 /// The plan of a job, or the reason it cannot have one.
 pub(crate) enum Planned {
-    Ready(Box<JobPlan>),
+    /// The plan, with the samples read while making it (none when it was loaded).
+    Ready(Box<JobPlan>, LoadedSamples),
     /// The target has no samples at all.
     NoSamples,
 }
@@ -28,7 +31,7 @@ pub(crate) async fn load_or_make_plan(
     request: &AutoEvalRequest,
 ) -> Result<Planned, StorageError> {
     if let Some(plan) = storage.jobs.load_plan(job).await? {
-        return Ok(Planned::Ready(Box::new(plan)));
+        return Ok(Planned::Ready(Box::new(plan), LoadedSamples::default()));
     }
     let target = &request.target;
     let current = storage
@@ -46,15 +49,20 @@ pub(crate) async fn load_or_make_plan(
         .await?;
     let resolved = resolve_scorers(catalog, &names, &rubrics);
     let plan = JobPlan {
-        current: current.iter().map(|s| s.key).collect(),
-        baseline,
+        current: keys(&current),
+        baseline: keys(&baseline),
         baseline_info,
         scorers: resolved.ready.iter().map(|s| s.name().to_owned()).collect(),
         skipped: resolved.skipped,
     };
-    Ok(Planned::Ready(Box::new(
-        storage.jobs.save_plan(job, &plan).await?,
-    )))
+    let stored = storage.jobs.save_plan(job, &plan).await?;
+    let mut loaded = LoadedSamples::default();
+    // Another run may have stored its plan first; its samples are then read on demand.
+    if stored == plan {
+        loaded.extend(current);
+        loaded.extend(baseline);
+    }
+    Ok(Planned::Ready(Box::new(stored), loaded))
 }
 
 /// The request's scorers, else the project's, else the catalog's default set.
@@ -129,7 +137,7 @@ pub(crate) async fn choose_baseline(
     org: OrgId,
     request: &AutoEvalRequest,
     current: &[StoredSample],
-) -> Result<(Vec<i64>, BaselineInfo), StorageError> {
+) -> Result<(Vec<StoredSample>, BaselineInfo), StorageError> {
     let target = &request.target;
     let limit = request.sample_count;
     match &request.baseline {
@@ -154,7 +162,7 @@ pub(crate) async fn choose_baseline(
                     .is_empty()
                     .then(|| "the requested baseline deployment has no samples".to_owned()),
             };
-            return Ok((keys(&samples), info));
+            return Ok((samples, info));
         }
         Some(BaselineSpec::Window { from, to }) => {
             let samples = storage
@@ -172,7 +180,7 @@ pub(crate) async fn choose_baseline(
                     "the requested baseline window has no samples of this target".to_owned()
                 }),
             };
-            return Ok((keys(&samples), info));
+            return Ok((samples, info));
         }
         None => {}
     }
@@ -197,7 +205,7 @@ pub(crate) async fn choose_baseline(
                 n: samples.len() as u64,
                 reason: None,
             };
-            return Ok((keys(&samples), info));
+            return Ok((samples, info));
         }
     }
 
@@ -231,7 +239,7 @@ pub(crate) async fn choose_baseline(
         n: earlier.len() as u64,
         reason: None,
     };
-    Ok((keys(&earlier), info))
+    Ok((earlier, info))
 }
 
 /// Among the other models of the same project and prompt whose traffic began

@@ -129,21 +129,21 @@ impl JobRunner {
                 .finish_failed(claimed, lease, "internal_error", message)
                 .await;
         }
-        let plan = match load_or_make_plan(&self.storage, self.catalog.as_ref(), org, job, request)
-            .await?
-        {
-            Planned::Ready(plan) => *plan,
-            Planned::NoSamples => {
-                let t = &request.target;
-                let message = format!(
-                    "project {} has no traffic samples of model {:?} with prompt {:?}",
-                    t.project_id, t.model, t.prompt_id
-                );
-                return self
-                    .finish_failed(claimed, lease, "no_samples", message)
-                    .await;
-            }
-        };
+        let (plan, samples) =
+            match load_or_make_plan(&self.storage, self.catalog.as_ref(), org, job, request).await?
+            {
+                Planned::Ready(plan, loaded) => (*plan, loaded),
+                Planned::NoSamples => {
+                    let t = &request.target;
+                    let message = format!(
+                        "project {} has no traffic samples of model {:?} with prompt {:?}",
+                        t.project_id, t.model, t.prompt_id
+                    );
+                    return self
+                        .finish_failed(claimed, lease, "no_samples", message)
+                        .await;
+                }
+            };
         let project_id = &request.target.project_id;
         let rubrics = self.storage.projects.list_rubrics(org, project_id).await?;
         let mut resolved = resolve_scorers(self.catalog.as_ref(), &plan.scorers, &rubrics);
@@ -186,8 +186,9 @@ impl JobRunner {
             lease,
             stop,
             tally,
+            samples,
         );
-        let scored = session.run(todo).await?;
+        let mut scored = session.run(todo).await?;
 
         let results = self.storage.results.job_results(job).await?;
         let tally = tally_of(&results, plan.current.len());
@@ -196,7 +197,16 @@ impl JobRunner {
         let features = if plan.baseline.is_empty() {
             None
         } else {
-            Some(load_features(&self.storage, org, &plan.current, &plan.baseline).await?)
+            Some(
+                load_features(
+                    &self.storage,
+                    org,
+                    &mut scored.samples,
+                    &plan.current,
+                    &plan.baseline,
+                )
+                .await?,
+            )
         };
         let analysis = analyse_job(&JobScores {
             scorers: &resolved.ready,

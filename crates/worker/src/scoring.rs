@@ -106,7 +106,7 @@ pub(crate) async fn score_deterministic(
 pub(crate) async fn score_judges(
     judges: Vec<Arc<dyn Scorer>>,
     options: ScoreOptions,
-    sample: TrafficSample,
+    sample: Arc<TrafficSample>,
     mut scores: SampleScores,
 ) -> SampleScores {
     let runs =

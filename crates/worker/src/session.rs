@@ -2,10 +2,11 @@
 //! through every scorer, and finished samples are stored in small batches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use evalguard_domain::scoring::{CallUsage, SampleRole};
-use evalguard_domain::{JobId, OrgId, Progress, Usage};
+use evalguard_domain::{JobId, OrgId, Progress, TrafficSample, Usage};
 use evalguard_storage::{LeaseState, Storage, StorageError, StoredResult};
 use tokio::task::{Id as TaskId, JoinSet};
 use tokio::time::Instant;
@@ -13,11 +14,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lease::LeaseWatch;
 use crate::metrics_names::SAMPLES_SCORED;
+use crate::samples::LoadedSamples;
 use crate::scoring::{
     SampleScores, ScorerSet, judges_failed, missing_sample, score_deterministic, score_judges,
 };
 
-/// Samples loaded from storage at a time.
+/// Samples scored per step (and read from storage at once when not held).
 const LOAD_CHUNK: usize = 500;
 /// Finished samples stored in one write at most.
 const FLUSH_BATCH: usize = 500;
@@ -102,12 +104,7 @@ impl JudgesInFlight {
         self.tasks.is_empty()
     }
 
-    fn spawn(
-        &mut self,
-        scorers: &ScorerSet,
-        sample: evalguard_domain::TrafficSample,
-        scores: SampleScores,
-    ) {
+    fn spawn(&mut self, scorers: &ScorerSet, sample: Arc<TrafficSample>, scores: SampleScores) {
         let kept = scores.clone();
         let handle = self.tasks.spawn(score_judges(
             scorers.judges.clone(),
@@ -151,11 +148,14 @@ pub(crate) struct Session<'a> {
     judged_cost: f64,
     pending: Vec<StoredResult>,
     last_flush: Instant,
+    samples: LoadedSamples,
 }
 
 /// How the scoring phase ended.
 pub(crate) struct Scored {
     pub budget_exhausted: bool,
+    /// The samples the run holds, handed back for the analysis.
+    pub samples: LoadedSamples,
 }
 
 impl<'a> Session<'a> {
@@ -171,6 +171,7 @@ impl<'a> Session<'a> {
         lease: &'a LeaseWatch,
         stop: &'a CancellationToken,
         tally: Tally,
+        samples: LoadedSamples,
     ) -> Self {
         Self {
             storage,
@@ -187,6 +188,7 @@ impl<'a> Session<'a> {
             judged_cost: 0.0,
             pending: Vec::new(),
             last_flush: Instant::now(),
+            samples,
         }
     }
 
@@ -232,7 +234,10 @@ impl<'a> Session<'a> {
         match outcome {
             Ok(budget_exhausted) => {
                 self.flush().await?;
-                Ok(Scored { budget_exhausted })
+                Ok(Scored {
+                    budget_exhausted,
+                    samples: std::mem::take(&mut self.samples),
+                })
             }
             Err(Interrupted::Shutdown) => {
                 // Finished samples are kept so the next worker need not redo them.
@@ -252,15 +257,16 @@ impl<'a> Session<'a> {
         'chunks: for chunk in todo.chunks(LOAD_CHUNK) {
             self.check_stop()?;
             let keys: Vec<i64> = chunk.iter().map(|(_, key)| *key).collect();
-            let samples = self.storage.traffic.samples_by_key(self.org, &keys).await?;
-            let by_key: HashMap<i64, _> = samples.into_iter().map(|s| (s.key, s.sample)).collect();
+            self.samples
+                .load_missing(self.storage, self.org, &keys)
+                .await?;
             for &(role, key) in chunk {
                 self.check_stop()?;
-                let Some(sample) = by_key.get(&key) else {
+                let Some(sample) = self.samples.get(key) else {
                     self.push(missing_sample(self.scorers, role, key)).await?;
                     continue;
                 };
-                let scores = score_deterministic(self.scorers, role, key, sample).await;
+                let scores = score_deterministic(self.scorers, role, key, &sample).await;
                 if !self.scorers.has_judges() {
                     self.push(scores).await?;
                     continue;
@@ -272,7 +278,7 @@ impl<'a> Session<'a> {
                     budget_exhausted = true;
                     break 'chunks;
                 }
-                in_flight.spawn(self.scorers, sample.clone(), scores);
+                in_flight.spawn(self.scorers, sample, scores);
             }
         }
         while !in_flight.is_empty() {

@@ -120,9 +120,11 @@ pub struct TextFeatures {
 impl TextFeatures {
     /// Features of the samples, with the built-in embedding of an even
     /// subsample of their inputs.
-    pub fn from_samples(samples: &[TrafficSample]) -> Self {
+    pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a TrafficSample>) -> Self {
         let mut features = Self::default();
+        let mut inputs: Vec<&str> = Vec::new();
         for s in samples {
+            inputs.push(s.input.as_str());
             features.input_length.push(s.input.chars().count() as f64);
             features.output_length.push(s.output.chars().count() as f64);
             if let Some(ms) = s.latency_ms.filter(|x| x.is_finite()) {
@@ -137,7 +139,6 @@ impl TextFeatures {
             }
             features.refused.push(is_refusal(&s.output));
         }
-        let inputs: Vec<&str> = samples.iter().map(|s| s.input.as_str()).collect();
         features.input_embeddings = even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE)
             .into_iter()
             .map(hashed_trigram_embedding)

@@ -117,36 +117,57 @@ async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
     latencies
 }
 
-/// One job over `n` samples with the deterministic scorers: (wall s, server CPU µs per sample).
-async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
+const DETERMINISTIC: [&str; 7] = [
+    "empty_output",
+    "refusal",
+    "output_length",
+    "latency",
+    "tokens",
+    "json_validity",
+    "grounding",
+];
+
+/// Sends `n` samples of `model` (indices from `start`), each passed through `edit`.
+async fn send_traffic(
+    server: &Server,
+    model: &str,
+    start: usize,
+    n: usize,
+    edit: fn(usize, &mut Value),
+) {
     let client = reqwest::Client::new();
-    for b in 0..n / 1000 {
+    for b in 0..n.div_ceil(1000) {
+        let mut body = batch(model, start + b * 1000, 1000.min(n - b * 1000));
+        for (i, sample) in body["samples"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .enumerate()
+        {
+            edit(b * 1000 + i, sample);
+        }
         let r = client
             .post(format!("{}/api/v1/traffic", server.base))
             .bearer_auth(&server.key)
-            .json(&batch("model-j", b * 1000, 1000))
+            .json(&body)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 202);
     }
-    let scorers = [
-        "empty_output",
-        "refusal",
-        "output_length",
-        "latency",
-        "tokens",
-        "json_validity",
-        "grounding",
-    ];
+}
+
+/// Runs one job with the deterministic scorers: (the finished job, wall s, server CPU s).
+async fn run_job(server: &Server, model: &str, n: usize) -> (Value, f64, f64) {
+    let client = reqwest::Client::new();
     let cpu_before = cpu_seconds(server.child.id());
     let started = Instant::now();
     let r: Value = client
         .post(format!("{}/api/v1/auto-eval", server.base))
         .bearer_auth(&server.key)
         .json(
-            &json!({"target": {"model": "model-j", "prompt_id": "answer-v1", "project_id": "bench"},
-                      "sample_count": n, "scorers": scorers}),
+            &json!({"target": {"model": model, "prompt_id": "answer-v1", "project_id": "bench"},
+                      "sample_count": n, "scorers": DETERMINISTIC}),
         )
         .send()
         .await
@@ -155,7 +176,7 @@ async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
         .await
         .unwrap();
     let job_id = r["job_id"].as_str().unwrap().to_owned();
-    loop {
+    let job = loop {
         let job: Value = client
             .get(format!("{}/api/v1/auto-eval/{job_id}", server.base))
             .bearer_auth(&server.key)
@@ -166,14 +187,35 @@ async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
             .await
             .unwrap();
         match job["status"].as_str() {
-            Some("succeeded") => break,
+            Some("succeeded") => break job,
             Some("failed" | "cancelled") => panic!("job ended: {job}"),
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }
-    }
+    };
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(server.child.id()) - cpu_before;
+    (job, wall, cpu_seconds(server.child.id()) - cpu_before)
+}
+
+/// One job over `n` samples with no baseline: (wall s, server CPU µs per sample).
+async fn job_throughput(server: &Server, n: usize) -> (f64, f64) {
+    send_traffic(server, "model-j", 0, n, |_, _| {}).await;
+    let (_, wall, cpu) = run_job(server, "model-j", n).await;
     (wall, cpu * 1e6 / n as f64)
+}
+
+/// A whole flagged job: `n` current samples of a new model (one answer in five
+/// a refusal, 300 ms slower) against `n` of the previous one.
+async fn flagged_job(server: &Server, n: usize) -> (Value, f64, f64) {
+    send_traffic(server, "model-old", 0, n, |_, _| {}).await;
+    send_traffic(server, "model-new", 200_000, n, |i, sample| {
+        if i % 5 == 0 {
+            sample["output"] = json!("I'm sorry, but I can't help with that request.");
+        }
+        let latency = sample["latency_ms"].as_f64().unwrap_or(0.0);
+        sample["latency_ms"] = json!(latency + 300.0);
+    })
+    .await;
+    run_job(server, "model-new", n).await
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -224,7 +266,31 @@ async fn main() {
     let server = start_server(&db, 1, &[]).await;
     let (wall, cpu_per_sample) = job_throughput(&server, 10_000).await;
     println!(
-        "job of 10,000 samples, 7 deterministic scorers: {wall:.2} s wall ({:.0} samples/s), {cpu_per_sample:.1} µs server CPU per sample",
+        "job of 10,000 samples, 7 deterministic scorers, no baseline: {wall:.2} s wall ({:.0} samples/s), \
+         {cpu_per_sample:.1} µs server CPU per sample",
         10_000.0 / wall
+    );
+    drop(server);
+
+    let server = start_server(&db, 1, &[]).await;
+    let (job, wall, cpu) = flagged_job(&server, 10_000).await;
+    let flags: Vec<String> = job["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["kind"].as_str().unwrap(),
+                f["metric"].as_str().unwrap()
+            )
+        })
+        .collect();
+    println!(
+        "flagged job, 10,000 current vs 10,000 baseline samples: {wall:.2} s wall, {:.1} µs server CPU per scored sample; \
+         {} flags ({})",
+        cpu * 1e6 / 20_000.0,
+        flags.len(),
+        flags.join(", ")
     );
 }

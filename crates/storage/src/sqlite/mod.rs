@@ -77,7 +77,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .statement_cache_capacity(256);
+            .statement_cache_capacity(256)
+            // A job reads its samples and results back several times; the
+            // default 2 MB page cache makes those reads go to the kernel.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "268435456")
+            .pragma("temp_store", "memory");
         // The writer connection is never recycled: it keeps its statement
         // cache warm, and an in-memory database lives only as long as it.
         let writer = SqlitePoolOptions::new()
