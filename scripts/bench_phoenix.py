@@ -14,6 +14,9 @@ def main() -> None:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    # Phoenix's own client-side rate limiter starts at this rate and adapts;
+    # left unset it starts far below the mock's limit.
+    parser.add_argument("--initial-rate", type=float, default=None)
     args = parser.parse_args()
 
     import pandas as pd
@@ -21,9 +24,13 @@ def main() -> None:
     from phoenix.evals import LLM, async_evaluate_dataframe
     from phoenix.evals.metrics import FaithfulnessEvaluator
 
+    extra = {}
+    if args.initial_rate is not None:
+        extra["initial_per_second_request_rate"] = args.initial_rate
     llm = LLM(
         provider="openai",
         model="mock-judge",
+        **extra,
         sync_client_kwargs={"base_url": args.base_url, "api_key": "bench-key"},
         async_client_kwargs={"base_url": args.base_url, "api_key": "bench-key"},
     )
@@ -47,6 +54,7 @@ def main() -> None:
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     print(json.dumps({
         "version": getattr(phoenix.evals, "__version__", "unknown"),
+        "initial_rate": args.initial_rate,
         "n": len(result),
         "wall_secs": wall,
         "cpu_secs": cpu,

@@ -107,26 +107,53 @@ impl Mock {
 
 const VERDICT: &str = r#"{"claims":[{"claim":"The answer restates the context","verdict":"supported"}],"reasoning":"Every claim is supported by the context."}"#;
 
-/// A tool call filling the request's first tool: the first allowed value of
-/// each enum parameter, a sentence for each string. Lets evaluation libraries
-/// that ask for a forced tool call run against the same mock.
-fn tool_call_reply(tool: &Value) -> Value {
-    let function = &tool["function"];
-    let mut arguments = serde_json::Map::new();
-    if let Some(properties) = function["parameters"]["properties"].as_object() {
-        for (name, schema) in properties {
-            let value = match schema["enum"].as_array().and_then(|e| e.first()) {
-                Some(first) => first.clone(),
-                None => json!("Every claim is supported by the context."),
-            };
-            arguments.insert(name.clone(), value);
-        }
+/// A value that satisfies a JSON schema: the first allowed value of every
+/// enum (so a hallucination verdict finds every claim `supported`), a sentence
+/// for strings, one item for arrays. Lets the service's judges and evaluation
+/// libraries that ask for other structured output run against the same mock.
+fn fill_schema(schema: &Value) -> Value {
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
     }
-    json!({
-        "role": "assistant", "content": null,
-        "tool_calls": [{"id": "call_mock", "type": "function", "function": {
-            "name": function["name"], "arguments": Value::Object(arguments).to_string()}}]
-    })
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut object = serde_json::Map::new();
+            if let Some(properties) = schema["properties"].as_object() {
+                for (name, property) in properties {
+                    object.insert(name.clone(), fill_schema(property));
+                }
+            }
+            Value::Object(object)
+        }
+        Some("array") => json!([fill_schema(&schema["items"])]),
+        Some("number") | Some("integer") => json!(1),
+        Some("boolean") => json!(true),
+        _ => json!("Every claim is supported by the context."),
+    }
+}
+
+/// The assistant message answering a request: its JSON schema filled in when it
+/// asks for structured output, a tool call when it forces one, else the verdict text.
+fn reply_message(request: Option<&Value>) -> (Value, &'static str) {
+    let Some(request) = request else {
+        return (json!({"role": "assistant", "content": VERDICT}), "stop");
+    };
+    let schema = &request["response_format"]["json_schema"]["schema"];
+    if schema.is_object() {
+        let content = fill_schema(schema).to_string();
+        return (json!({"role": "assistant", "content": content}), "stop");
+    }
+    if let Some(tool) = request["tools"].get(0) {
+        let function = &tool["function"];
+        let arguments = fill_schema(&function["parameters"]).to_string();
+        let message = json!({
+            "role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_mock", "type": "function",
+                            "function": {"name": function["name"], "arguments": arguments}}]
+        });
+        return (message, "tool_calls");
+    }
+    (json!({"role": "assistant", "content": VERDICT}), "stop")
 }
 
 async fn completions(State(mock): State<Arc<Mock>>, body: Option<Json<Value>>) -> Response {
@@ -146,11 +173,7 @@ async fn completions(State(mock): State<Arc<Mock>>, body: Option<Json<Value>>) -
     }
     tokio::time::sleep(mock.options.latency).await;
     mock.ok.fetch_add(1, Ordering::Relaxed);
-    let (message, finish_reason) =
-        match body.as_ref().and_then(|Json(b)| b["tools"].get(0).cloned()) {
-            Some(tool) => (tool_call_reply(&tool), "tool_calls"),
-            None => (json!({"role": "assistant", "content": VERDICT}), "stop"),
-        };
+    let (message, finish_reason) = reply_message(body.as_ref().map(|Json(b)| b));
     Json(json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock-judge",
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],

@@ -124,38 +124,47 @@ pub async fn run(db: &str, n: usize) {
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/bench_phoenix.py"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = mock_stats(&client, &mock).await;
-    let out = Command::new("python3")
-        .args([script, "--base-url", &judge_url, "--n", &n.to_string()])
-        .output();
-    match out {
-        Ok(out) if out.status.success() => {
-            let after = mock_stats(&client, &mock).await;
-            let report: Value =
-                serde_json::from_slice(out.stdout.trim_ascii()).unwrap_or(Value::Null);
-            let ok = after["ok_200"].as_u64().unwrap() - before["ok_200"].as_u64().unwrap();
-            let rejected =
-                after["rejected_429"].as_u64().unwrap() - before["rejected_429"].as_u64().unwrap();
-            let py_wall = report["wall_secs"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "phoenix-evals {}: {} rows in {py_wall:.1} s = {:.1} judged samples/s; {ok} × 200, {rejected} × 429 ({:.2}%); \
-                 Python CPU {:.1} µs per judged sample; EvalGuard is {:.2}× its throughput",
-                report["version"].as_str().unwrap_or("?"),
-                report["n"],
-                n as f64 / py_wall,
-                100.0 * rejected as f64 / (ok + rejected).max(1) as f64,
-                report["cpu_secs"].as_f64().unwrap_or(f64::NAN) * 1e6 / n as f64,
-                py_wall / wall,
-            );
+    // Told the provider's rate, and with its own default (slow-starting)
+    // client-side limiter on a tenth of the rows.
+    for (initial_rate, rows) in [(Some("100"), n), (None, n / 10)] {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = mock_stats(&client, &mock).await;
+        let mut command = Command::new("python3");
+        command.args([script, "--base-url", &judge_url, "--n", &rows.to_string()]);
+        if let Some(rate) = initial_rate {
+            command.args(["--initial-rate", rate]);
         }
-        Ok(out) => println!(
-            "phoenix-evals comparison skipped: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ),
-        Err(e) => println!("phoenix-evals comparison skipped: {e}"),
+        match command.output() {
+            Ok(out) if out.status.success() => {
+                let after = mock_stats(&client, &mock).await;
+                let report: Value =
+                    serde_json::from_slice(out.stdout.trim_ascii()).unwrap_or(Value::Null);
+                let ok = after["ok_200"].as_u64().unwrap() - before["ok_200"].as_u64().unwrap();
+                let rejected = after["rejected_429"].as_u64().unwrap()
+                    - before["rejected_429"].as_u64().unwrap();
+                let py_wall = report["wall_secs"].as_f64().unwrap_or(f64::NAN);
+                println!(
+                    "phoenix-evals {} (initial rate {}): {rows} rows in {py_wall:.1} s = {:.1} judged samples/s; \
+                     {ok} × 200, {rejected} × 429 ({:.2}%); Python CPU {:.0} µs per judged sample; \
+                     EvalGuard's throughput is {:.2}× and its CPU per sample {:.3}× of this",
+                    report["version"].as_str().unwrap_or("?"),
+                    initial_rate.unwrap_or("default"),
+                    rows as f64 / py_wall,
+                    100.0 * rejected as f64 / (ok + rejected).max(1) as f64,
+                    report["cpu_secs"].as_f64().unwrap_or(f64::NAN) * 1e6 / rows as f64,
+                    (n as f64 / wall) / (rows as f64 / py_wall),
+                    (cpu / n as f64)
+                        / (report["cpu_secs"].as_f64().unwrap_or(f64::NAN) / rows as f64),
+                );
+            }
+            Ok(out) => println!(
+                "phoenix-evals comparison skipped: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
+            Err(e) => println!("phoenix-evals comparison skipped: {e}"),
+        }
     }
 }
