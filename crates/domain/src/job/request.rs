@@ -30,14 +30,19 @@ pub enum BaselineSpec {
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Significance level for regressions after Benjamini–Hochberg (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
     /// Smallest worsening on the 0–1 scale worth flagging (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_effect: Option<f64>,
     /// Hallucination rate above which a flag is raised (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hallucination_rate: Option<f64>,
     /// False discovery rate for drift tests (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_fdr: Option<f64>,
     /// Distance above which drift is flagged for large samples (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_distance: Option<f64>,
 }
 
