@@ -47,7 +47,9 @@ def main() -> None:
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     result = asyncio.run(
-        async_evaluate_dataframe(frame, [evaluator], concurrency=args.concurrency, hide_tqdm_bar=True)
+        async_evaluate_dataframe(
+            dataframe=frame, evaluators=[evaluator], concurrency=args.concurrency, hide_tqdm_bar=True
+        )
     )
     wall = time.monotonic() - started
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)

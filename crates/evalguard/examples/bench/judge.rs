@@ -137,8 +137,14 @@ pub async fn run(db: &str, n: usize) {
         match command.output() {
             Ok(out) if out.status.success() => {
                 let after = mock_stats(&client, &mock).await;
-                let report: Value =
-                    serde_json::from_slice(out.stdout.trim_ascii()).unwrap_or(Value::Null);
+                // The report is the last JSON object printed; the library prints
+                // progress messages before it, not always ending their lines.
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let report: Value = stdout
+                    .rfind("{\"version\"")
+                    .and_then(|at| stdout[at..].lines().next())
+                    .and_then(|line| serde_json::from_str(line).ok())
+                    .unwrap_or(Value::Null);
                 let ok = after["ok_200"].as_u64().unwrap() - before["ok_200"].as_u64().unwrap();
                 let rejected = after["rejected_429"].as_u64().unwrap()
                     - before["rejected_429"].as_u64().unwrap();
