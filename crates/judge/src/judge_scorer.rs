@@ -17,6 +17,7 @@ use crate::judge_spec::JudgeSpec;
 use crate::majority::combine_repeats;
 use crate::prompts::{PromptRenderer, SYSTEM_TEMPLATE, new_nonce};
 use crate::provider::{CallError, JudgeProvider, JudgeReply};
+use crate::verdict_cache::VerdictCache;
 use crate::verdict_parser::ParsedReply;
 
 /// Most repeats honoured per sample.
@@ -26,7 +27,7 @@ pub struct JudgeScorer {
     spec: JudgeSpec,
     provider: Arc<JudgeProvider>,
     renderer: Arc<PromptRenderer>,
-    cache: Option<Arc<dyn JudgeCacheStore>>,
+    cache: Option<VerdictCache>,
     /// Set on the first 401/403/404: later samples get this cause without a call.
     stopped: OnceLock<String>,
 }
@@ -42,7 +43,7 @@ impl JudgeScorer {
             spec,
             provider,
             renderer,
-            cache,
+            cache: cache.map(VerdictCache::new),
             stopped: OnceLock::new(),
         }
     }
@@ -94,7 +95,7 @@ impl JudgeScorer {
         if let Some(cache) = &self.cache
             && read_cache
         {
-            match cache.get_verdict(&key).await {
+            match cache.get(&key).await {
                 Ok(Some(stored)) => {
                     if let Ok(outcome @ ScoreOutcome::Scored { .. }) =
                         serde_json::from_value::<ScoreOutcome>(stored)
@@ -164,9 +165,8 @@ impl JudgeScorer {
         };
         if let (Some(cache), ScoreOutcome::Scored { .. }) = (&self.cache, &outcome)
             && let Ok(value) = serde_json::to_value(&outcome)
-            && let Err(e) = cache.put_verdict(&key, &value).await
         {
-            tracing::warn!(scorer = %self.spec.name, error = %e, "judge cache write failed");
+            cache.put(key, value);
         }
         (outcome, usage)
     }

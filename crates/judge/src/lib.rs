@@ -16,6 +16,7 @@ pub mod majority;
 pub mod prompts;
 pub mod provider;
 pub mod retry_policy;
+pub mod verdict_cache;
 pub mod verdict_parser;
 mod wire;
 

@@ -74,6 +74,13 @@ impl JudgeCacheStore for MemoryCache {
             .insert(key.to_owned(), verdict.clone());
         Ok(())
     }
+    async fn put_verdicts(&self, entries: &[(String, Value)]) -> Result<(), StorageError> {
+        let mut map = self.0.lock().unwrap();
+        for (key, verdict) in entries {
+            map.insert(key.clone(), verdict.clone());
+        }
+        Ok(())
+    }
 }
 
 fn catalog_with(

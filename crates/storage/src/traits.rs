@@ -143,6 +143,10 @@ pub trait ResultStore: Send + Sync {
 pub trait JudgeCacheStore: Send + Sync {
     async fn get_verdict(&self, key: &str) -> Result<Option<serde_json::Value>>;
     async fn put_verdict(&self, key: &str, verdict: &serde_json::Value) -> Result<()>;
+    /// Stores several verdicts in one transaction (the judges write behind
+    /// their calls in batches: one transaction per verdict costs more CPU
+    /// than the judge call itself).
+    async fn put_verdicts(&self, entries: &[(String, serde_json::Value)]) -> Result<()>;
 }
 
 #[async_trait]

@@ -142,4 +142,28 @@ impl JudgeCacheStore for PostgresStore {
         .await?;
         Ok(())
     }
+
+    async fn put_verdicts(
+        &self,
+        entries: &[(String, serde_json::Value)],
+    ) -> Result<(), StorageError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        let verdicts: Vec<String> = entries.iter().map(|(_, v)| v.to_string()).collect();
+        // One statement; a key twice in one batch would make ON CONFLICT fail,
+        // so the last verdict of each key wins before the insert.
+        sqlx::query(
+            "INSERT INTO judge_cache (key, verdict) \
+             SELECT DISTINCT ON (k) k, v::jsonb FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(k, v, n) \
+             ORDER BY k, n DESC \
+             ON CONFLICT (key) DO UPDATE SET verdict = EXCLUDED.verdict, created_at = now()",
+        )
+        .bind(&keys)
+        .bind(&verdicts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

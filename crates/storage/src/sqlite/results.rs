@@ -136,4 +136,28 @@ impl JudgeCacheStore for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn put_verdicts(&self, entries: &[(String, serde_json::Value)]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let now = micros(Utc::now());
+        let mut tx = self.write_tx().await?;
+        // 300 rows of 3 parameters stay far below SQLite's variable limit.
+        for chunk in entries.chunks(300) {
+            let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO judge_cache (key, verdict, created_at) VALUES {rows}
+                 ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict, created_at = excluded.created_at"
+            );
+            // Only placeholders are formatted into the text; values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (key, verdict) in chunk {
+                query = query.bind(key).bind(to_json(verdict)?).bind(now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

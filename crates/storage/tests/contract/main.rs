@@ -65,6 +65,7 @@ contract_tests! {
     results::results_are_kept_once_per_sample_and_role,
     results::list_results_pages_current_results,
     results::judge_verdicts_are_cached,
+    results::judge_verdicts_are_written_in_batches,
     webhooks::events_fan_out_to_subscribed_endpoints,
     webhooks::deliveries_are_leased_and_retried,
     webhooks::endpoints_are_isolated_between_orgs,

@@ -149,3 +149,29 @@ pub async fn judge_verdicts_are_cached(db: &Db) {
     assert_eq!(db.judge_cache.get_verdict("k1").await.unwrap(), Some(newer));
     assert!(db.judge_cache.get_verdict("k2").await.unwrap().is_none());
 }
+
+pub async fn judge_verdicts_are_written_in_batches(db: &Db) {
+    db.judge_cache.put_verdicts(&[]).await.unwrap();
+    db.judge_cache
+        .put_verdict("b0", &json!({"old": true}))
+        .await
+        .unwrap();
+    let batch: Vec<(String, serde_json::Value)> = (0..700)
+        .map(|i| (format!("b{i}"), json!({"score": i})))
+        .chain([("b1".to_owned(), json!({"score": "last"}))])
+        .collect();
+    db.judge_cache.put_verdicts(&batch).await.unwrap();
+    assert_eq!(
+        db.judge_cache.get_verdict("b0").await.unwrap(),
+        Some(json!({"score": 0}))
+    );
+    assert_eq!(
+        db.judge_cache.get_verdict("b699").await.unwrap(),
+        Some(json!({"score": 699}))
+    );
+    // Within one batch, the later verdict of a key wins.
+    assert_eq!(
+        db.judge_cache.get_verdict("b1").await.unwrap(),
+        Some(json!({"score": "last"}))
+    );
+}
