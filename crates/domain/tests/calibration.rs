@@ -145,6 +145,7 @@ fn simulate(rng: &mut StdRng, s: Scenario) -> Vec<Flag> {
     let features = FeatureSides {
         current: features(rng, n, log_latency + 0.5 * s.latency_shift_sd),
         baseline: features(rng, n, log_latency),
+        ..FeatureSides::default()
     };
     analyse(&AnalysisInput {
         scorers,

@@ -69,6 +69,7 @@ fn input_meaning_drift_is_detected_by_embeddings() {
             features: Some(FeatureSides {
                 current: TextFeatures::from_samples(current),
                 baseline: TextFeatures::from_samples(baseline),
+                ..FeatureSides::default()
             }),
         })
     };
@@ -101,6 +102,7 @@ fn features_covered_by_a_scorer_are_not_tested_twice() {
     let features = FeatureSides {
         current: TextFeatures::from_samples(&longer),
         baseline: TextFeatures::from_samples(&samples),
+        ..FeatureSides::default()
     };
     let by_scorer = SideScores::from_outcomes(
         &(0..20)

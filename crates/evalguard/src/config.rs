@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use evalguard_judge::JudgeConfig;
+use evalguard_judge::{EmbeddingConfig, JudgeConfig};
 use serde::Deserialize;
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub webhooks: WebhooksSection,
     /// Judge providers and the scorer → provider mapping.
     pub judge: Option<JudgeConfig>,
+    /// An OpenAI-compatible embeddings model for drift of the inputs' meaning.
+    pub embeddings: Option<EmbeddingConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,6 +73,8 @@ pub struct Config {
     /// Judge providers: the `EVALGUARD_JUDGE_*` shortcut when set, else the
     /// file's `[judge]` section, else none (judges are then skipped).
     pub judge: JudgeConfig,
+    /// The embedding model for input drift; `None` uses the built-in embedding.
+    pub embeddings: Option<EmbeddingConfig>,
 }
 
 /// Values given on the command line or in the environment (clap merges those two).
@@ -111,6 +115,7 @@ impl Config {
             judge: JudgeConfig::from_env_shortcut()
                 .or(file.judge)
                 .unwrap_or_default(),
+            embeddings: file.embeddings,
         }
     }
 
@@ -123,6 +128,7 @@ impl Config {
         config.allow_private_webhooks = true;
         // Tests configure judges explicitly, never from the environment.
         config.judge = JudgeConfig::default();
+        config.embeddings = None;
         config
     }
 }
@@ -148,6 +154,24 @@ mod tests {
         assert_eq!(config.body_bytes, 1024);
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.rate_limit_per_minute, 600);
+    }
+
+    #[test]
+    fn embeddings_section_is_read() {
+        let file: FileConfig = toml::from_str(
+            "[embeddings]\nbase_url = \"http://127.0.0.1:9100/v1\"\nmodel = \"text-embedding-3-small\"\napi_key_env = \"OPENAI_API_KEY\"\n",
+        )
+        .unwrap();
+        let config = Config::resolve(Overrides::default(), file);
+        let embeddings = config.embeddings.unwrap();
+        assert_eq!(embeddings.model, "text-embedding-3-small");
+        assert_eq!(embeddings.batch_size, 256);
+        assert!(
+            toml::from_str::<FileConfig>(
+                "[embeddings]\nbase_url = \"x\"\nmodel = \"m\"\nkey = \"k\"\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

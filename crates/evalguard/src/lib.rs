@@ -14,7 +14,7 @@ use anyhow::Context;
 use evalguard_api::{ApiLimits, ApiState, WebhookPolicy};
 use evalguard_domain::scoring::ScorerCatalog;
 use evalguard_storage::Storage;
-use evalguard_worker::{WebhookConfig, WorkerConfig};
+use evalguard_worker::{ConfiguredEmbedder, WebhookConfig, WorkerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -53,8 +53,16 @@ impl Application {
 
         let mut workers = Vec::new();
         if config.workers > 0 {
+            let embedder = match &config.embeddings {
+                None => None,
+                Some(embeddings) => Some(ConfiguredEmbedder(Arc::new(
+                    evalguard_judge::OpenAiEmbedder::new(embeddings.clone())
+                        .context("configuring the embeddings provider")?,
+                ))),
+            };
             let worker_config = WorkerConfig {
                 concurrency: config.workers,
+                embedder,
                 ..WorkerConfig::default()
             };
             workers.push(evalguard_worker::spawn_job_workers(

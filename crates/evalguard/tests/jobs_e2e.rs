@@ -120,18 +120,12 @@ async fn a_target_without_samples_fails_with_no_samples(db: Db) {
         return;
     };
     let key = app.project("acme", "bot").await;
-    let r = app
-        .post(
+    let job_id = app
+        .trigger(
             &key,
-            "/api/v1/auto-eval",
             json!({"target": {"model": "m", "prompt_id": "p", "project_id": "bot"}}),
         )
         .await;
-    assert_eq!(r.status(), 202);
-    let job_id = r.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let job = app.wait_for_job(&key, &job_id, 30).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["code"], "no_samples");

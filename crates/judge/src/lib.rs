@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod embeddings;
 pub mod judge_scorer;
 pub mod judge_spec;
 pub mod limiter;
@@ -22,6 +23,7 @@ mod wire;
 
 pub use catalog::{DEFAULT_JUDGES, JudgeCatalog, JudgeSetupError, builtin_judge_names};
 pub use config::{JudgeConfig, ProviderConfig, ProviderConfigError, ProviderKind};
+pub use embeddings::{EmbeddingConfig, OpenAiEmbedder};
 pub use judge_scorer::JudgeScorer;
 pub use judge_spec::{BUILTIN_JUDGES, JudgeSpec};
 pub use provider::JudgeProvider;

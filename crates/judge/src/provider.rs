@@ -420,12 +420,12 @@ impl JudgeProvider {
     }
 }
 
-fn first_chars(text: &str, n: usize) -> String {
+pub(crate) fn first_chars(text: &str, n: usize) -> String {
     text.chars().take(n).collect()
 }
 
 /// reqwest's error with its sources (the top level alone says little).
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {

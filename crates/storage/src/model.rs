@@ -107,6 +107,7 @@ pub struct JobPlan {
 #[derive(Debug, Clone)]
 pub struct JobCompletion {
     pub status: JobStatus,
+    pub finished_at: DateTime<Utc>,
     pub progress: Progress,
     pub partial: bool,
     pub stop_reason: Option<String>,
@@ -115,6 +116,17 @@ pub struct JobCompletion {
     pub usage: Usage,
     pub baseline: Option<BaselineInfo>,
     pub error: Option<JobError>,
+    /// Webhook events of the job's project, queued for every subscribed
+    /// endpoint in the transaction that makes the job terminal: a crash
+    /// cannot finish a job and lose its events.
+    pub events: Vec<JobEvent>,
+}
+
+/// One webhook event (`auto_eval.completed`, …) and its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    pub event_type: String,
+    pub payload: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -41,6 +41,8 @@ fn new_job(org: OrgId, idempotency_key: Option<&str>) -> NewJob {
 fn succeeded() -> JobCompletion {
     JobCompletion {
         status: JobStatus::Succeeded,
+        finished_at: chrono::Utc::now(),
+        events: Vec::new(),
         progress: Progress {
             total: 10,
             done: 10,

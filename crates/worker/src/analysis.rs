@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::samples::LoadedSamples;
 use evalguard_domain::OrgId;
 use evalguard_domain::analysis::{
-    Analysis, AnalysisInput, FeatureSides, ResolvedThresholds, ScorerInput, SideScores,
-    TextFeatures, analyse,
+    Analysis, AnalysisInput, EmbeddingError, EmbeddingUsed, FeatureSides, ResolvedThresholds,
+    ScorerInput, SideScores, TextEmbedder, TextFeatures, analyse, inputs_to_embed,
 };
 use evalguard_domain::scoring::{SampleRole, ScoreKind, Scorer};
 use evalguard_storage::{Storage, StorageError, StoredResult};
@@ -83,18 +83,57 @@ fn analysis_input(scores: &JobScores<'_>) -> AnalysisInput {
     }
 }
 
-/// Input and output features of both sides' traffic, for drift.
+/// Input and output features of both sides' traffic, for drift; the inputs
+/// embedded by the configured model when there is one (the built-in
+/// embedding when there is none or it fails, and the job's evidence says so).
 pub(crate) async fn load_features(
     storage: &Storage,
     org: OrgId,
     samples: &mut LoadedSamples,
     current: &[i64],
     baseline: &[i64],
+    embedder: Option<&dyn TextEmbedder>,
 ) -> Result<FeatureSides, StorageError> {
     samples.load_missing(storage, org, current).await?;
     samples.load_missing(storage, org, baseline).await?;
-    Ok(FeatureSides {
+    let mut features = FeatureSides {
         current: TextFeatures::from_samples(samples.of(current)),
         baseline: TextFeatures::from_samples(samples.of(baseline)),
-    })
+        embedding: EmbeddingUsed::default(),
+    };
+    let Some(embedder) = embedder else {
+        return Ok(features);
+    };
+    let current_inputs = inputs_to_embed(samples.of(current));
+    let mut texts = current_inputs.clone();
+    texts.extend(inputs_to_embed(samples.of(baseline)));
+    match embed_checked(embedder, &texts).await {
+        Ok(mut vectors) => {
+            features.baseline.input_embeddings = vectors.split_off(current_inputs.len());
+            features.current.input_embeddings = vectors;
+            features.embedding.name = embedder.name().to_owned();
+        }
+        Err(error) => {
+            tracing::warn!(embedding = embedder.name(), %error, "embedding provider failed; using the built-in embedding");
+            features.embedding.fallback_reason = Some(format!("{}: {error}", embedder.name()));
+        }
+    }
+    Ok(features)
+}
+
+/// The embedder's vectors, refused unless there is one per text, all of one dimension.
+async fn embed_checked(
+    embedder: &dyn TextEmbedder,
+    texts: &[String],
+) -> Result<Vec<Vec<f64>>, EmbeddingError> {
+    let vectors = embedder.embed(texts).await?;
+    let dim = vectors.first().map_or(0, Vec::len);
+    if vectors.len() != texts.len() || vectors.iter().any(|v| v.len() != dim) {
+        return Err(EmbeddingError(format!(
+            "expected {} vectors of one dimension, got {}",
+            texts.len(),
+            vectors.len()
+        )));
+    }
+    Ok(vectors)
 }

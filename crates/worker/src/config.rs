@@ -1,6 +1,20 @@
 //! Tuning of the job workers.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use evalguard_domain::analysis::TextEmbedder;
+
+/// A configured embedding model for drift of the inputs' meaning.
+#[derive(Clone)]
+pub struct ConfiguredEmbedder(pub Arc<dyn TextEmbedder>);
+
+impl fmt::Debug for ConfiguredEmbedder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
 
 /// How job workers claim, lease and report.
 #[derive(Debug, Clone)]
@@ -21,6 +35,8 @@ pub struct WorkerConfig {
     /// On shutdown, how long running jobs may go on before their leases are
     /// released for another worker to continue.
     pub shutdown_grace: Duration,
+    /// Embeds inputs for the input drift test; `None` uses the built-in embedding.
+    pub embedder: Option<ConfiguredEmbedder>,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +49,7 @@ impl Default for WorkerConfig {
             worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
             result_flush: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(5),
+            embedder: None,
         }
     }
 }

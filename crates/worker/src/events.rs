@@ -1,8 +1,9 @@
-//! Webhook events raised when a job finishes.
+//! Webhook events of a finished job. They are written with the job's final
+//! state, in the same transaction (see `JobCompletion::events`).
 
 use chrono::{SecondsFormat, Utc};
-use evalguard_domain::{JobId, OrgId};
-use evalguard_storage::{Storage, StorageError};
+use evalguard_domain::Job;
+use evalguard_storage::{JobCompletion, JobEvent};
 use serde_json::{Value, json};
 
 pub const EVENT_COMPLETED: &str = "auto_eval.completed";
@@ -17,38 +18,36 @@ pub fn event_payload(event_type: &str, data: Value) -> Value {
     })
 }
 
-/// Queues `auto_eval.completed`, and `auto_eval.flagged` when the job raised
-/// flags, for every subscribed endpoint of the job's project.
-pub(crate) async fn publish_job_events(
-    storage: &Storage,
-    org: OrgId,
-    job: JobId,
-) -> Result<(), StorageError> {
-    let Some(job) = storage.jobs.get_job(org, job).await? else {
-        return Ok(());
+/// `auto_eval.completed`, and `auto_eval.flagged` when the job raised flags;
+/// their data is the job as `GET /api/v1/auto-eval/{id}` shows it once
+/// `completion` is written.
+pub(crate) fn job_events(
+    running: &Job,
+    completion: &JobCompletion,
+) -> Result<Vec<JobEvent>, serde_json::Error> {
+    let finished = Job {
+        status: completion.status,
+        finished_at: Some(completion.finished_at),
+        progress: completion.progress,
+        partial: completion.partial,
+        stop_reason: completion.stop_reason.clone(),
+        summary: completion.summary.clone(),
+        flags: completion.flags.clone(),
+        usage: completion.usage.clone(),
+        baseline: completion.baseline.clone(),
+        error: completion.error.clone(),
+        ..running.clone()
     };
-    let data = serde_json::to_value(&job)
-        .map_err(|e| StorageError::Corrupt(format!("job does not encode: {e}")))?;
-    let project = &job.target.project_id;
-    storage
-        .webhooks
-        .enqueue_event(
-            org,
-            project,
-            EVENT_COMPLETED,
-            &event_payload(EVENT_COMPLETED, data.clone()),
-        )
-        .await?;
-    if !job.flags.is_empty() {
-        storage
-            .webhooks
-            .enqueue_event(
-                org,
-                project,
-                EVENT_FLAGGED,
-                &event_payload(EVENT_FLAGGED, data),
-            )
-            .await?;
+    let data = serde_json::to_value(&finished)?;
+    let mut events = vec![JobEvent {
+        event_type: EVENT_COMPLETED.to_owned(),
+        payload: event_payload(EVENT_COMPLETED, data.clone()),
+    }];
+    if !finished.flags.is_empty() {
+        events.push(JobEvent {
+            event_type: EVENT_FLAGGED.to_owned(),
+            payload: event_payload(EVENT_FLAGGED, data),
+        });
     }
-    Ok(())
+    Ok(events)
 }

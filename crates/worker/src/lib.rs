@@ -19,7 +19,7 @@ mod scoring;
 mod session;
 pub mod webhook;
 
-pub use config::WorkerConfig;
+pub use config::{ConfiguredEmbedder, WorkerConfig};
 pub use pool::spawn_job_workers;
 pub use runner::{JobRunner, RunOutcome};
 pub use webhook::{WebhookConfig, sign, spawn_webhook_deliverer};

@@ -4,16 +4,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::Utc;
 use evalguard_domain::analysis::ResolvedThresholds;
 use evalguard_domain::job::JobError;
 use evalguard_domain::scoring::{SampleRole, ScoreOptions, ScorerCatalog};
 use evalguard_domain::{JobStatus, Progress, Usage};
-use evalguard_storage::{ClaimedJob, JobCompletion, LeaseState, Storage, StoredResult};
+use evalguard_storage::{
+    ClaimedJob, JobCompletion, LeaseState, Storage, StorageError, StoredResult,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{JobScores, analyse_job, load_features};
 use crate::config::WorkerConfig;
-use crate::events::publish_job_events;
+use crate::events::job_events;
 use crate::lease::LeaseWatch;
 use crate::metrics_names::{JOB_DURATION, JOBS_FINISHED};
 use crate::plan::{Planned, load_or_make_plan, resolve_scorers};
@@ -83,10 +86,6 @@ impl JobRunner {
                 metrics::counter!(JOBS_FINISHED, "status" => status.as_str()).increment(1);
                 metrics::histogram!(JOB_DURATION).record(started.elapsed().as_secs_f64());
                 tracing::info!(%job, status = status.as_str(), "job finished");
-                if let Err(error) = publish_job_events(&self.storage, claimed.job.org_id, job).await
-                {
-                    tracing::warn!(%job, %error, "could not queue the job's webhook events");
-                }
                 RunOutcome::Finished(status)
             }
             Err(Interrupted::LeaseEnded(state)) => {
@@ -204,6 +203,7 @@ impl JobRunner {
                     &mut scored.samples,
                     &plan.current,
                     &plan.baseline,
+                    self.config.embedder.as_ref().map(|e| e.0.as_ref()),
                 )
                 .await?,
             )
@@ -219,6 +219,8 @@ impl JobRunner {
         });
         let completion = JobCompletion {
             status: JobStatus::Succeeded,
+            finished_at: Utc::now(),
+            events: Vec::new(),
             progress: tally.progress(),
             partial: scored.budget_exhausted,
             stop_reason: scored
@@ -230,7 +232,7 @@ impl JobRunner {
             baseline: Some(plan.baseline_info),
             error: None,
         };
-        self.finish(claimed, lease, &completion).await
+        self.finish(claimed, lease, completion).await
     }
 
     async fn finish_failed(
@@ -242,6 +244,8 @@ impl JobRunner {
     ) -> Result<JobStatus, Interrupted> {
         let completion = JobCompletion {
             status: JobStatus::Failed,
+            finished_at: Utc::now(),
+            events: Vec::new(),
             progress: Progress::default(),
             partial: false,
             stop_reason: None,
@@ -254,24 +258,27 @@ impl JobRunner {
                 message,
             }),
         };
-        self.finish(claimed, lease, &completion).await
+        self.finish(claimed, lease, completion).await
     }
 
     async fn finish(
         &self,
         claimed: &ClaimedJob,
         lease: &LeaseWatch,
-        completion: &JobCompletion,
+        mut completion: JobCompletion,
     ) -> Result<JobStatus, Interrupted> {
         if lease.ended().is_cancelled() {
             return Err(Interrupted::LeaseEnded(
                 lease.end_state().unwrap_or(LeaseState::Lost),
             ));
         }
+        completion.events = job_events(&claimed.job, &completion).map_err(|e| {
+            StorageError::Corrupt(format!("the job's webhook payload does not encode: {e}"))
+        })?;
         let finished = self
             .storage
             .jobs
-            .finish_job(claimed.job.id, &self.config.worker_id, completion)
+            .finish_job(claimed.job.id, &self.config.worker_id, &completion)
             .await?;
         if finished {
             Ok(completion.status)

@@ -15,8 +15,9 @@ use evalguard_stats::{
 };
 
 use super::{
-    FeatureSides, MIN_SAMPLES_PER_SIDE, MMD_PERMUTATIONS, MMD_SEED, ResolvedThresholds,
-    ScorerInput, finite_p, regression::passes, regression::rate_difference, wording,
+    EmbeddingUsed, FeatureSides, MIN_SAMPLES_PER_SIDE, MMD_PERMUTATIONS, MMD_SEED,
+    ResolvedThresholds, ScorerInput, finite_p, regression::passes, regression::rate_difference,
+    wording,
 };
 use crate::job::{Evidence, Flag, FlagKind, Severity};
 use crate::scoring::ScoreKind;
@@ -130,6 +131,7 @@ pub(super) fn candidates(
     out.extend(embedding_test(
         &f.baseline.input_embeddings,
         &f.current.input_embeddings,
+        &f.embedding,
     ));
     out
 }
@@ -290,7 +292,11 @@ fn categorical_test(
     })
 }
 
-fn embedding_test(baseline: &[Vec<f64>], current: &[Vec<f64>]) -> Option<Candidate> {
+fn embedding_test(
+    baseline: &[Vec<f64>],
+    current: &[Vec<f64>],
+    embedding: &EmbeddingUsed,
+) -> Option<Candidate> {
     if baseline.len() < MIN_SAMPLES_PER_SIDE || current.len() < MIN_SAMPLES_PER_SIDE {
         return None;
     }
@@ -306,11 +312,22 @@ fn embedding_test(baseline: &[Vec<f64>], current: &[Vec<f64>]) -> Option<Candida
     evidence
         .extra
         .insert("permutations".to_owned(), json!(mmd.permutations));
+    evidence
+        .extra
+        .insert("embedding".to_owned(), json!(embedding.name));
+    if let Some(reason) = &embedding.fallback_reason {
+        evidence
+            .extra
+            .insert("embedding_fallback_reason".to_owned(), json!(reason));
+    }
     Some(Candidate {
         metric: "input_embedding".to_owned(),
         rule: Rule::AdjustedP,
         large: false,
-        detail: format!("MMD² {:.4} between the inputs' embeddings", mmd.mmd2),
+        detail: format!(
+            "MMD² {:.4} between the inputs' embeddings ({})",
+            mmd.mmd2, embedding.name
+        ),
         evidence,
     })
 }

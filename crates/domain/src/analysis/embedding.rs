@@ -1,8 +1,49 @@
 //! The built-in text embedding for drift of the inputs' meaning: hashed
 //! character 3-grams, so that it needs no model and is the same on every run.
 
+use std::future::Future;
+use std::pin::Pin;
+
 /// Dimension of [`hashed_trigram_embedding`].
 pub const EMBEDDING_DIM: usize = 256;
+/// How flags' evidence names the built-in embedding.
+pub const BUILTIN_EMBEDDING: &str = "builtin:hashed-char-3gram-256";
+
+/// Why a provider's embeddings could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EmbeddingError(pub String);
+
+pub type EmbedFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Vec<f64>>, EmbeddingError>> + Send + 'a>>;
+
+/// A configured embedding model (e.g. an OpenAI-compatible `/v1/embeddings`
+/// server) for drift of the inputs' meaning. Without one, jobs use
+/// [`hashed_trigram_embedding`], which needs no model.
+pub trait TextEmbedder: Send + Sync {
+    /// Names the embedding in flags' evidence (provider and model).
+    fn name(&self) -> &str;
+    /// One vector per text, in the texts' order, all of one dimension.
+    fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a>;
+}
+
+/// Which embedding a job's input drift test used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingUsed {
+    pub name: String,
+    /// Set when the configured provider failed and the built-in embedding
+    /// was used instead: the provider's error.
+    pub fallback_reason: Option<String>,
+}
+
+impl Default for EmbeddingUsed {
+    fn default() -> Self {
+        Self {
+            name: BUILTIN_EMBEDDING.to_owned(),
+            fallback_reason: None,
+        }
+    }
+}
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;

@@ -17,7 +17,10 @@ mod wording;
 
 use std::collections::BTreeMap;
 
-pub use embedding::{EMBEDDING_DIM, even_subsample, hashed_trigram_embedding};
+pub use embedding::{
+    BUILTIN_EMBEDDING, EMBEDDING_DIM, EmbedFuture, EmbeddingError, EmbeddingUsed, TextEmbedder,
+    even_subsample, hashed_trigram_embedding,
+};
 pub use hallucination::{HALLUCINATED_LABEL, HALLUCINATION_SCORER};
 pub use summary::summarise;
 pub use thresholds::{
@@ -147,11 +150,23 @@ impl TextFeatures {
     }
 }
 
+/// The inputs [`TextFeatures::from_samples`] embeds (an even subsample), for
+/// a configured [`TextEmbedder`] to embed instead.
+pub fn inputs_to_embed<'a>(samples: impl IntoIterator<Item = &'a TrafficSample>) -> Vec<String> {
+    let inputs: Vec<&str> = samples.into_iter().map(|s| s.input.as_str()).collect();
+    even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Text features of both sides (only when the job has a baseline).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeatureSides {
     pub current: TextFeatures,
     pub baseline: TextFeatures,
+    /// Which embedding both sides' `input_embeddings` come from.
+    pub embedding: EmbeddingUsed,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -147,6 +147,16 @@ impl TestApp {
         owner
     }
 
+    /// `POST /api/v1/auto-eval`, asserting the `202`; returns the job id.
+    pub async fn trigger(&self, key: &str, request: Value) -> String {
+        let r = self.post(key, "/api/v1/auto-eval", request).await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        r.json::<Value>().await.unwrap()["job_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Polls a job until it is terminal (or panics after `secs`).
     pub async fn wait_for_job(&self, key: &str, job_id: &str, secs: u64) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

@@ -10,7 +10,9 @@ use evalguard_domain::{Job, JobId, OrgId, Progress, Usage};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use uuid::Uuid;
 
+use super::webhooks::insert_deliveries;
 use super::{PostgresStore, conflict_or, lease_micros, unsigned};
 use crate::error::StorageError;
 use crate::model::{ClaimedJob, JobCompletion, JobFilter, JobPlan, LeaseState, NewJob, QueueDepth};
@@ -283,11 +285,13 @@ impl JobStore for PostgresStore {
         worker: &str,
         completion: &JobCompletion,
     ) -> Result<bool, StorageError> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let owner: Option<(Uuid, String)> = sqlx::query_as(
             "UPDATE jobs SET status = $3, progress_total = $4, progress_done = $5, progress_errors = $6, \
                  partial = $7, stop_reason = $8, summary = $9, flags = $10, usage = $11, baseline = $12, \
-                 error = $13, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                 error = $13, finished_at = $14, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
+             RETURNING org_id, project_id",
         )
         .bind(id.0)
         .bind(worker)
@@ -302,9 +306,17 @@ impl JobStore for PostgresStore {
         .bind(Json(&completion.usage))
         .bind(completion.baseline.as_ref().map(Json))
         .bind(completion.error.as_ref().map(Json))
-        .execute(&self.pool)
+        .bind(completion.finished_at)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let Some((org, project)) = owner else {
+            return Ok(false);
+        };
+        for event in &completion.events {
+            insert_deliveries(&mut tx, org, &project, &event.event_type, &event.payload).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth, StorageError> {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evalguard_domain::{OrgId, ProjectId};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -20,6 +20,46 @@ use crate::traits::WebhookStore;
 const ENDPOINT_COLUMNS: &str = "id, org_id, project_id, url, events, secret, created_at";
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_type, payload, status, attempts, next_attempt_at, \
      last_status_code, last_error, created_at, delivered_at";
+
+/// Queues one delivery of an event per endpoint of the project subscribed to
+/// it, on the caller's connection (inside `finish_job`'s transaction there).
+pub(super) async fn insert_deliveries(
+    conn: &mut PgConnection,
+    org: Uuid,
+    project: &str,
+    event_type: &str,
+    payload: &serde_json::Value,
+) -> Result<u64, StorageError> {
+    let endpoints: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND project_id = $2 AND $3 = ANY(events) \
+         ORDER BY created_at, id",
+    )
+    .bind(org)
+    .bind(project)
+    .bind(event_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    // Ids are made here (UUIDv7) so that deliveries sort by creation.
+    let ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
+    let now = Utc::now();
+    let done = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, payload, status, next_attempt_at, created_at) \
+         SELECT u.id, $1, u.endpoint_id, $2, $3, 'pending', $4, $4 \
+         FROM UNNEST($5::uuid[], $6::uuid[]) AS u(id, endpoint_id)",
+    )
+    .bind(org)
+    .bind(event_type)
+    .bind(Json(payload))
+    .bind(now)
+    .bind(ids)
+    .bind(endpoints)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
 
 fn endpoint_from_row(row: &PgRow) -> Result<WebhookEndpoint, StorageError> {
     let project: String = row.try_get("project_id")?;
@@ -108,35 +148,8 @@ impl WebhookStore for PostgresStore {
         event_type: &str,
         payload: &serde_json::Value,
     ) -> Result<u64, StorageError> {
-        let endpoints: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND project_id = $2 AND $3 = ANY(events) \
-             ORDER BY created_at, id",
-        )
-        .bind(org.0)
-        .bind(project.as_str())
-        .bind(event_type)
-        .fetch_all(&self.pool)
-        .await?;
-        if endpoints.is_empty() {
-            return Ok(0);
-        }
-        // Ids are made here (UUIDv7) so that deliveries sort by creation.
-        let ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
-        let now = Utc::now();
-        let done = sqlx::query(
-            "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, payload, status, next_attempt_at, created_at) \
-             SELECT u.id, $1, u.endpoint_id, $2, $3, 'pending', $4, $4 \
-             FROM UNNEST($5::uuid[], $6::uuid[]) AS u(id, endpoint_id)",
-        )
-        .bind(org.0)
-        .bind(event_type)
-        .bind(Json(payload))
-        .bind(now)
-        .bind(ids)
-        .bind(endpoints)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let mut conn = self.pool.acquire().await?;
+        insert_deliveries(&mut conn, org.0, project.as_str(), event_type, payload).await
     }
 
     async fn claim_delivery(

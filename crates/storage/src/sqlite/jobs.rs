@@ -11,6 +11,7 @@ use evalguard_domain::{Job, JobId, OrgId, Progress, Usage};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::webhooks::insert_deliveries;
 use super::{
     Result, SqliteStore, conflict_or, from_json, from_json_opt, from_micros, from_micros_opt,
     lease_micros, micros, parse_uuid, to_json,
@@ -319,13 +320,14 @@ impl JobStore for SqliteStore {
         completion: &JobCompletion,
     ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let owner: Option<(String, String)> = sqlx::query_as(
             "UPDATE jobs SET status = ?, finished_at = ?, progress = ?, partial = ?, stop_reason = ?, summary = ?,
                              flags = ?, usage = ?, baseline = ?, error = ?, lease_expires_at = NULL
-             WHERE id = ? AND lease_owner = ? AND status = 'running'",
+             WHERE id = ? AND lease_owner = ? AND status = 'running'
+             RETURNING org_id, project_id",
         )
         .bind(completion.status.as_str())
-        .bind(micros(Utc::now()))
+        .bind(micros(completion.finished_at))
         .bind(to_json(&completion.progress)?)
         .bind(completion.partial)
         .bind(&completion.stop_reason)
@@ -336,10 +338,23 @@ impl JobStore for SqliteStore {
         .bind(completion.error.as_ref().map(to_json).transpose()?)
         .bind(id.0.to_string())
         .bind(worker)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((org, project)) = owner else {
+            return Ok(false);
+        };
+        for event in &completion.events {
+            insert_deliveries(
+                &mut tx,
+                &org,
+                &project,
+                &event.event_type,
+                &to_json(&event.payload)?,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {

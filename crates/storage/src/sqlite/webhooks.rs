@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evalguard_domain::{OrgId, ProjectId};
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -21,6 +21,45 @@ use crate::traits::WebhookStore;
 const ENDPOINT_COLUMNS: &str = "id, org_id, project_id, url, events, secret, created_at";
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_type, payload, status, attempts, next_attempt_at, \
      last_status_code, last_error, created_at, delivered_at";
+
+/// Queues one delivery of an event per endpoint of the project subscribed to
+/// it, inside the caller's write transaction (also `finish_job`'s).
+pub(super) async fn insert_deliveries(
+    conn: &mut SqliteConnection,
+    org: &str,
+    project: &str,
+    event_type: &str,
+    payload: &str,
+) -> Result<u64> {
+    let now = micros(Utc::now());
+    let endpoints: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM webhook_endpoints
+         WHERE org_id = ? AND project_id = ? AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)
+         ORDER BY created_at, id",
+    )
+    .bind(org)
+    .bind(project)
+    .bind(event_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    for endpoint in &endpoints {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, payload, status, attempts,
+                                             next_attempt_at, created_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(org)
+        .bind(endpoint)
+        .bind(event_type)
+        .bind(payload)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(endpoints.len() as u64)
+}
 
 fn endpoint_from_row(row: &SqliteRow) -> Result<WebhookEndpoint> {
     Ok(WebhookEndpoint {
@@ -107,37 +146,17 @@ impl WebhookStore for SqliteStore {
         event_type: &str,
         payload: &serde_json::Value,
     ) -> Result<u64> {
-        let now = micros(Utc::now());
-        let payload = to_json(payload)?;
         let mut tx = self.write_tx().await?;
-        let endpoints: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM webhook_endpoints
-             WHERE org_id = ? AND project_id = ? AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)
-             ORDER BY created_at, id",
+        let queued = insert_deliveries(
+            &mut tx,
+            &org.0.to_string(),
+            project.as_str(),
+            event_type,
+            &to_json(payload)?,
         )
-        .bind(org.0.to_string())
-        .bind(project.as_str())
-        .bind(event_type)
-        .fetch_all(&mut *tx)
         .await?;
-        for endpoint in &endpoints {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, payload, status, attempts,
-                                                 next_attempt_at, created_at)
-                 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(org.0.to_string())
-            .bind(endpoint)
-            .bind(event_type)
-            .bind(&payload)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
-        Ok(endpoints.len() as u64)
+        Ok(queued)
     }
 
     async fn claim_delivery(

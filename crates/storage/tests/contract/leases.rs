@@ -16,6 +16,8 @@ const LONG: Duration = Duration::from_secs(60);
 pub fn completion(status: JobStatus) -> JobCompletion {
     JobCompletion {
         status,
+        finished_at: chrono::Utc::now(),
+        events: Vec::new(),
         progress: Progress {
             total: 10,
             done: 10,

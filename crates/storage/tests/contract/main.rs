@@ -69,4 +69,5 @@ contract_tests! {
     webhooks::events_fan_out_to_subscribed_endpoints,
     webhooks::deliveries_are_leased_and_retried,
     webhooks::endpoints_are_isolated_between_orgs,
+    webhooks::finishing_a_job_queues_its_events,
 }

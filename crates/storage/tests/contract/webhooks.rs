@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use evalguard_domain::OrgId;
-use evalguard_storage::{DeliveryAttempt, WebhookEndpoint};
+use evalguard_domain::job::JobStatus;
+use evalguard_storage::{DeliveryAttempt, JobEvent, WebhookEndpoint};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixture::{Db, now_micros, pid, project, two_orgs};
+use crate::fixture::{Db, new_job, now_micros, pid, project, target, two_orgs};
+use crate::leases::completion;
 
 fn endpoint(org: OrgId, project: &str, events: &[&str]) -> WebhookEndpoint {
     WebhookEndpoint {
@@ -277,5 +279,62 @@ pub async fn endpoints_are_isolated_between_orgs(db: &Db) {
     assert_eq!(
         db.webhooks.list_endpoints(a, &pid("bot")).await.unwrap(),
         vec![mine]
+    );
+}
+
+/// A finishing job's events are queued with its final state, and only by the
+/// lease holder's successful finish: a refused finish queues nothing.
+pub async fn finishing_a_job_queues_its_events(db: &Db) {
+    let (a, _) = setup(db).await;
+    let hook = endpoint(a, "bot", &["auto_eval.completed", "auto_eval.flagged"]);
+    db.webhooks.create_endpoint(&hook).await.unwrap();
+    let (job, _) = db
+        .jobs
+        .enqueue(new_job(a, &target("bot", "m", "p"), None))
+        .await
+        .unwrap();
+    db.jobs
+        .claim_job("w1", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut done = completion(JobStatus::Succeeded);
+    done.events = vec![
+        JobEvent {
+            event_type: "auto_eval.completed".to_owned(),
+            payload: json!({"type": "auto_eval.completed", "data": {"n": 1}}),
+        },
+        JobEvent {
+            event_type: "auto_eval.flagged".to_owned(),
+            payload: json!({"type": "auto_eval.flagged", "data": {"n": 2}}),
+        },
+        JobEvent {
+            event_type: "nobody.listens".to_owned(),
+            payload: json!({}),
+        },
+    ];
+    assert!(!db.jobs.finish_job(job.id, "intruder", &done).await.unwrap());
+    assert!(
+        db.webhooks
+            .list_deliveries(a, hook.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(db.jobs.finish_job(job.id, "w1", &done).await.unwrap());
+    let mut queued = db.webhooks.list_deliveries(a, hook.id, 10).await.unwrap();
+    queued.sort_by(|x, y| x.event_type.cmp(&y.event_type));
+    let types: Vec<&str> = queued.iter().map(|d| d.event_type.as_str()).collect();
+    assert_eq!(types, ["auto_eval.completed", "auto_eval.flagged"]);
+    assert_eq!(queued[1].payload, done.events[1].payload);
+    // A second finish is refused and queues nothing more.
+    assert!(!db.jobs.finish_job(job.id, "w1", &done).await.unwrap());
+    assert_eq!(
+        db.webhooks
+            .list_deliveries(a, hook.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
     );
 }

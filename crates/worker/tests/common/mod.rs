@@ -151,6 +151,7 @@ pub fn config(worker: &str) -> WorkerConfig {
         worker_id: worker.to_owned(),
         result_flush: Duration::from_millis(50),
         shutdown_grace: Duration::from_millis(200),
+        embedder: None,
     }
 }
 
