@@ -25,6 +25,8 @@ pub const MAX_REPEATS: u32 = 5;
 
 pub struct JudgeScorer {
     spec: JudgeSpec,
+    /// `spec.output_schema()`, built once rather than per call.
+    schema: Value,
     provider: Arc<JudgeProvider>,
     renderer: Arc<PromptRenderer>,
     cache: Option<VerdictCache>,
@@ -40,6 +42,7 @@ impl JudgeScorer {
         cache: Option<Arc<dyn JudgeCacheStore>>,
     ) -> Self {
         Self {
+            schema: spec.output_schema(),
             spec,
             provider,
             renderer,
@@ -131,10 +134,7 @@ impl JudgeScorer {
                 );
             }
         };
-        let report = self
-            .provider
-            .call(&prompt, &self.spec.output_schema())
-            .await;
+        let report = self.provider.call(&prompt, &self.schema).await;
         usage.judge_requests = report.requests;
         usage.prompt_tokens = report.prompt_tokens;
         usage.completion_tokens = report.completion_tokens;

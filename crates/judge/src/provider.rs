@@ -7,14 +7,17 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::{ProviderConfig, ProviderConfigError, ProviderKind};
 use crate::judge_spec::truncate_raw;
 use crate::limiter::AdaptiveLimiter;
 use crate::prompts::RenderedPrompt;
 use crate::retry_policy::{backoff, jitter, retry_after};
-use crate::wire::{AnthropicResponse, OpenAiResponse, openai_content_text};
+use crate::wire::{
+    AnthropicRequest, AnthropicResponse, AnthropicTool, ChatMessage, NamedSchema, OpenAiRequest,
+    OpenAiResponse, ResponseFormat, ToolChoice, openai_content_text,
+};
 
 /// Attempts per call when the configuration does not say.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
@@ -145,54 +148,71 @@ impl JudgeProvider {
         }
     }
 
-    fn body(&self, prompt: &RenderedPrompt, schema: &Value) -> Value {
+    /// The request body, serialized once per call (retries resend it).
+    fn body(&self, prompt: &RenderedPrompt, schema: &Value) -> Result<Vec<u8>, serde_json::Error> {
         let structured = self.config.structured_output;
         match self.config.kind {
-            ProviderKind::Openai => {
-                let mut body = json!({
-                    "model": self.config.model,
-                    "messages": [
-                        {"role": "system", "content": prompt.system},
-                        {"role": "user", "content": prompt.user}
-                    ],
-                    "temperature": 0,
-                    "max_tokens": MAX_OUTPUT_TOKENS,
-                });
-                if let Some(seed) = self.config.seed {
-                    body["seed"] = json!(seed);
-                }
-                if structured {
-                    body["response_format"] = json!({
-                        "type": "json_schema",
-                        "json_schema": {"name": "verdict", "strict": true, "schema": schema}
-                    });
-                }
-                body
-            }
-            ProviderKind::Anthropic => {
-                let mut body = json!({
-                    "model": self.config.model,
-                    "max_tokens": MAX_OUTPUT_TOKENS,
-                    "system": prompt.system,
-                    "messages": [{"role": "user", "content": prompt.user}],
-                    "temperature": 0,
-                });
-                if structured {
-                    body["tools"] = json!([{
-                        "name": "verdict",
-                        "description": "Record the evaluation verdict.",
-                        "input_schema": schema
-                    }]);
-                    body["tool_choice"] = json!({"type": "tool", "name": "verdict"});
-                }
-                body
-            }
+            ProviderKind::Openai => serde_json::to_vec(&OpenAiRequest {
+                model: &self.config.model,
+                messages: [
+                    ChatMessage {
+                        role: "system",
+                        content: &prompt.system,
+                    },
+                    ChatMessage {
+                        role: "user",
+                        content: &prompt.user,
+                    },
+                ],
+                temperature: 0,
+                max_tokens: MAX_OUTPUT_TOKENS,
+                seed: self.config.seed,
+                response_format: structured.then_some(ResponseFormat {
+                    kind: "json_schema",
+                    json_schema: NamedSchema {
+                        name: "verdict",
+                        strict: true,
+                        schema,
+                    },
+                }),
+            }),
+            ProviderKind::Anthropic => serde_json::to_vec(&AnthropicRequest {
+                model: &self.config.model,
+                max_tokens: MAX_OUTPUT_TOKENS,
+                system: &prompt.system,
+                messages: [ChatMessage {
+                    role: "user",
+                    content: &prompt.user,
+                }],
+                temperature: 0,
+                tools: structured.then_some([AnthropicTool {
+                    name: "verdict",
+                    description: "Record the evaluation verdict.",
+                    input_schema: schema,
+                }]),
+                tool_choice: structured.then_some(ToolChoice {
+                    kind: "tool",
+                    name: "verdict",
+                }),
+            }),
         }
     }
 
     /// Makes one judge call, retrying what is worth retrying.
     pub async fn call(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
-        let body = self.body(prompt, schema);
+        let body = match self.body(prompt, schema) {
+            Ok(body) => body,
+            Err(e) => {
+                return CallReport {
+                    result: Err(CallError::Failed(format!(
+                        "the request does not encode: {e}"
+                    ))),
+                    requests: 0,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                };
+            }
+        };
         let estimated_tokens =
             ((prompt.system.len() + prompt.user.len()) / 4) as u32 + MAX_OUTPUT_TOKENS;
         let max_attempts = self
@@ -261,9 +281,13 @@ impl JudgeProvider {
         report
     }
 
-    async fn attempt(&self, body: &Value) -> Attempt {
+    async fn attempt(&self, body: &[u8]) -> Attempt {
         let timeout = Duration::from_secs(self.config.timeout_secs);
-        let mut request = self.client.post(self.url()).json(body);
+        let mut request = self
+            .client
+            .post(self.url())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
         request = match (self.config.kind, &self.api_key) {
             (ProviderKind::Openai, Some(key)) => request.bearer_auth(key),
             (ProviderKind::Anthropic, Some(key)) => request.header("x-api-key", key),

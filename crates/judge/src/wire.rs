@@ -2,7 +2,7 @@
 //! unknown fields ignored, content kept as raw JSON so that an unexpected
 //! shape degrades to "unparsable" rather than an error.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,4 +74,66 @@ pub fn openai_content_text(content: &Value) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// `POST /chat/completions`, serialized straight from borrowed prompt text
+/// (no intermediate JSON tree per call).
+#[derive(Debug, Serialize)]
+pub struct OpenAiRequest<'a> {
+    pub model: &'a str,
+    pub messages: [ChatMessage<'a>; 2],
+    pub temperature: u8,
+    pub max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatMessage<'a> {
+    pub role: &'static str,
+    pub content: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponseFormat<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub json_schema: NamedSchema<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NamedSchema<'a> {
+    pub name: &'static str,
+    pub strict: bool,
+    pub schema: &'a Value,
+}
+
+/// `POST /v1/messages`.
+#[derive(Debug, Serialize)]
+pub struct AnthropicRequest<'a> {
+    pub model: &'a str,
+    pub max_tokens: u32,
+    pub system: &'a str,
+    pub messages: [ChatMessage<'a>; 1],
+    pub temperature: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<[AnthropicTool<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnthropicTool<'a> {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub input_schema: &'a Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ToolChoice {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: &'static str,
 }

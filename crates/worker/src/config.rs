@@ -45,7 +45,10 @@ impl Default for WorkerConfig {
             concurrency: 2,
             lease: Duration::from_secs(10),
             heartbeat_every: Duration::from_secs(3),
-            poll_interval: Duration::from_millis(250),
+            // Jobs enqueued in this process wake a worker at once; polling
+            // only finds other processes' jobs and expired leases, so it can
+            // be slow (each poll of every loop is a write transaction on SQLite).
+            poll_interval: Duration::from_secs(1),
             worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
             result_flush: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(5),

@@ -33,7 +33,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CONNECTIONS: u32 = 8;
 /// How often the WAL is checkpointed beside the writer (see [`spawn_checkpointer`]).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// The writer's own automatic checkpoint, kept as a safety net for when the
 /// background checkpoints fall behind: 16,384 pages (64 MB of WAL).
 const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
