@@ -13,6 +13,8 @@ mod webhooks;
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -32,8 +34,12 @@ type Result<T> = std::result::Result<T, StorageError>;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CONNECTIONS: u32 = 8;
-/// How often the WAL is checkpointed beside the writer (see [`spawn_checkpointer`]).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the checkpointer looks at the write count (see [`spawn_checkpointer`]).
+const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
+/// Write transactions after which a tick checkpoints at once…
+const CHECKPOINT_AFTER_WRITES: u64 = 64;
+/// …and the longest a smaller, non-zero number waits for a checkpoint.
+const CHECKPOINT_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 /// The writer's own automatic checkpoint, kept as a safety net for when the
 /// background checkpoints fall behind: 16,384 pages (64 MB of WAL).
 const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
@@ -71,6 +77,8 @@ pub struct SqliteStore {
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Write transactions begun, for the checkpointer.
+    writes: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -108,10 +116,14 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        let store = Self { writer, reader };
+        let store = Self {
+            writer,
+            reader,
+            writes: Arc::new(AtomicU64::new(0)),
+        };
         store.migrate().await?;
         if !in_memory {
-            spawn_checkpointer(store.reader.clone());
+            spawn_checkpointer(store.reader.clone(), store.writes.clone());
         }
         Ok(store)
     }
@@ -124,6 +136,7 @@ impl SqliteStore {
 
     /// A write transaction holding the database's write lock from its start.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -133,16 +146,27 @@ impl SqliteStore {
 /// them into the database and fsyncs it before returning, and every write
 /// queued behind the single writer waits: that was most of the trigger
 /// latency's p99. A PASSIVE checkpoint from a reader connection runs beside
-/// the writer and never blocks it. The task ends with the pool.
-fn spawn_checkpointer(reader: SqlitePool) {
+/// the writer and never blocks it. It runs every 250 ms under heavy writes,
+/// at most once a second under light ones, and not at all when nothing was
+/// written (each checkpoint costs an fsync). The task ends with the pool.
+fn spawn_checkpointer(reader: SqlitePool, writes: Arc<AtomicU64>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        let mut tick = tokio::time::interval(CHECKPOINT_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checkpointed_at = (0u64, tokio::time::Instant::now());
         loop {
             tick.tick().await;
             if reader.is_closed() {
                 break;
             }
+            let (done, at) = checkpointed_at;
+            let written = writes.load(Ordering::Relaxed).saturating_sub(done);
+            let due = written >= CHECKPOINT_AFTER_WRITES
+                || (written > 0 && at.elapsed() >= CHECKPOINT_AT_LEAST_EVERY);
+            if !due {
+                continue;
+            }
+            checkpointed_at = (writes.load(Ordering::Relaxed), tokio::time::Instant::now());
             if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                 .execute(&reader)
                 .await
