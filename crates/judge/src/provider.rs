@@ -15,14 +15,11 @@ use crate::limiter::AdaptiveLimiter;
 use crate::prompts::RenderedPrompt;
 use crate::retry_policy::{backoff, jitter, retry_after};
 use crate::wire::{
-    AnthropicRequest, AnthropicResponse, AnthropicTool, ChatMessage, NamedSchema, OpenAiRequest,
-    OpenAiResponse, ResponseFormat, ToolChoice, openai_content_text,
+    AnthropicResponse, MAX_OUTPUT_TOKENS, OpenAiResponse, encode_request, openai_content_text,
 };
 
 /// Attempts per call when the configuration does not say.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
-/// Completion budget of one verdict.
-const MAX_OUTPUT_TOKENS: u32 = 1024;
 
 /// What the judge replied, before interpretation.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,59 +145,9 @@ impl JudgeProvider {
         }
     }
 
-    /// The request body, serialized once per call (retries resend it).
-    fn body(&self, prompt: &RenderedPrompt, schema: &Value) -> Result<Vec<u8>, serde_json::Error> {
-        let structured = self.config.structured_output;
-        match self.config.kind {
-            ProviderKind::Openai => serde_json::to_vec(&OpenAiRequest {
-                model: &self.config.model,
-                messages: [
-                    ChatMessage {
-                        role: "system",
-                        content: &prompt.system,
-                    },
-                    ChatMessage {
-                        role: "user",
-                        content: &prompt.user,
-                    },
-                ],
-                temperature: 0,
-                max_tokens: MAX_OUTPUT_TOKENS,
-                seed: self.config.seed,
-                response_format: structured.then_some(ResponseFormat {
-                    kind: "json_schema",
-                    json_schema: NamedSchema {
-                        name: "verdict",
-                        strict: true,
-                        schema,
-                    },
-                }),
-            }),
-            ProviderKind::Anthropic => serde_json::to_vec(&AnthropicRequest {
-                model: &self.config.model,
-                max_tokens: MAX_OUTPUT_TOKENS,
-                system: &prompt.system,
-                messages: [ChatMessage {
-                    role: "user",
-                    content: &prompt.user,
-                }],
-                temperature: 0,
-                tools: structured.then_some([AnthropicTool {
-                    name: "verdict",
-                    description: "Record the evaluation verdict.",
-                    input_schema: schema,
-                }]),
-                tool_choice: structured.then_some(ToolChoice {
-                    kind: "tool",
-                    name: "verdict",
-                }),
-            }),
-        }
-    }
-
     /// Makes one judge call, retrying what is worth retrying.
     pub async fn call(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
-        let body = match self.body(prompt, schema) {
+        let body = match encode_request(&self.config, prompt, schema) {
             Ok(body) => body,
             Err(e) => {
                 return CallReport {
