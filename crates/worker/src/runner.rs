@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use evalguard_domain::analysis::ResolvedThresholds;
 use evalguard_domain::job::JobError;
 use evalguard_domain::scoring::{SampleRole, ScoreOptions, ScorerCatalog};
@@ -219,7 +219,7 @@ impl JobRunner {
         });
         let completion = JobCompletion {
             status: JobStatus::Succeeded,
-            finished_at: Utc::now(),
+            finished_at: finished_now(),
             events: Vec::new(),
             progress: tally.progress(),
             partial: scored.budget_exhausted,
@@ -244,7 +244,7 @@ impl JobRunner {
     ) -> Result<JobStatus, Interrupted> {
         let completion = JobCompletion {
             status: JobStatus::Failed,
-            finished_at: Utc::now(),
+            finished_at: finished_now(),
             events: Vec::new(),
             progress: Progress::default(),
             partial: false,
@@ -286,6 +286,12 @@ impl JobRunner {
             Err(Interrupted::LeaseEnded(LeaseState::Lost))
         }
     }
+}
+
+/// Now, to the microsecond: what both databases store, so that the webhook
+/// payload built from it equals the job as the API shows it later.
+fn finished_now() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 fn tally_of(results: &[StoredResult], total: usize) -> Tally {

@@ -151,6 +151,9 @@ async fn a_finished_job_is_delivered_signed_and_retried_after_a_500() {
     assert!(body["timestamp"].is_string());
     assert_eq!(body["data"]["job_id"], id.to_string());
     assert_eq!(body["data"]["status"], "succeeded");
+    // The event carries the job exactly as the API shows it once finished.
+    let stored = fx.storage.jobs.get_job(fx.org, id).await.unwrap().unwrap();
+    assert_eq!(body["data"], serde_json::to_value(&stored).unwrap());
 }
 
 #[tokio::test]
