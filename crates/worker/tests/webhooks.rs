@@ -141,6 +141,8 @@ async fn a_finished_job_is_delivered_signed_and_retried_after_a_500() {
     assert_eq!(deliveries.len(), 1, "no flags: no auto_eval.flagged event");
     assert_eq!(deliveries[0].attempts, 2);
     assert_eq!(deliveries[0].last_status_code, Some(200));
+    let stored =
+        serde_json::to_value(fx.storage.jobs.get_job(fx.org, id).await.unwrap().unwrap()).unwrap();
     let received = rx.received.lock().unwrap();
     assert_eq!(received.len(), 2);
     // Both attempts carry the same webhook-id, so the receiver can deduplicate.
@@ -152,8 +154,7 @@ async fn a_finished_job_is_delivered_signed_and_retried_after_a_500() {
     assert_eq!(body["data"]["job_id"], id.to_string());
     assert_eq!(body["data"]["status"], "succeeded");
     // The event carries the job exactly as the API shows it once finished.
-    let stored = fx.storage.jobs.get_job(fx.org, id).await.unwrap().unwrap();
-    assert_eq!(body["data"], serde_json::to_value(&stored).unwrap());
+    assert_eq!(body["data"], stored);
 }
 
 #[tokio::test]
