@@ -152,12 +152,13 @@ impl OpenAiEmbedder {
         format!("{}/embeddings", self.config.base_url.trim_end_matches('/'))
     }
 
-    async fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f64>>, EmbeddingError> {
+    /// The caller (the worker) checks that every vector has one dimension.
+    async fn embed_all(&self, texts: &[&str]) -> Result<Vec<Vec<f64>>, EmbeddingError> {
         // Servers refuse empty strings; the built-in embedding maps an empty
         // text to the zero vector, and so does this one.
         let non_empty: Vec<&str> = texts
             .iter()
-            .map(|t| t.as_str())
+            .copied()
             .filter(|t| !t.trim().is_empty())
             .collect();
         let mut vectors = Vec::with_capacity(non_empty.len());
@@ -165,11 +166,6 @@ impl OpenAiEmbedder {
             vectors.extend(self.embed_batch(batch).await?);
         }
         let dim = vectors.first().map_or(1, Vec::len);
-        if vectors.iter().any(|v| v.len() != dim || dim == 0) {
-            return Err(EmbeddingError(
-                "the embedding provider returned vectors of different dimensions".into(),
-            ));
-        }
         let mut embedded = vectors.into_iter();
         Ok(texts
             .iter()
@@ -265,7 +261,7 @@ impl TextEmbedder for OpenAiEmbedder {
         &self.name
     }
 
-    fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a> {
+    fn embed<'a>(&'a self, texts: &'a [&'a str]) -> EmbedFuture<'a> {
         Box::pin(self.embed_all(texts))
     }
 }

@@ -8,7 +8,7 @@ use crate::samples::LoadedSamples;
 use evalguard_domain::OrgId;
 use evalguard_domain::analysis::{
     Analysis, AnalysisInput, EmbeddingError, EmbeddingUsed, FeatureSides, ResolvedThresholds,
-    ScorerInput, SideScores, TextEmbedder, TextFeatures, analyse, inputs_to_embed,
+    ScorerInput, SideScores, TextEmbedder, TextFeatures, analyse, hashed_trigram_embedding,
 };
 use evalguard_domain::scoring::{SampleRole, ScoreKind, Scorer};
 use evalguard_storage::{Storage, StorageError, StoredResult};
@@ -96,35 +96,47 @@ pub(crate) async fn load_features(
 ) -> Result<FeatureSides, StorageError> {
     samples.load_missing(storage, org, current).await?;
     samples.load_missing(storage, org, baseline).await?;
-    let mut features = FeatureSides {
-        current: TextFeatures::from_samples(samples.of(current)),
-        baseline: TextFeatures::from_samples(samples.of(baseline)),
-        embedding: EmbeddingUsed::default(),
+    let (mut current_features, current_inputs) = TextFeatures::measure(samples.of(current));
+    let (mut baseline_features, baseline_inputs) = TextFeatures::measure(samples.of(baseline));
+    let texts: Vec<&str> = current_inputs
+        .iter()
+        .chain(&baseline_inputs)
+        .copied()
+        .collect();
+    let mut embedding = EmbeddingUsed::default();
+    let provided = match embedder {
+        None => None,
+        Some(embedder) => match embed_checked(embedder, &texts).await {
+            Ok(vectors) => {
+                embedding.name = embedder.name().to_owned();
+                Some(vectors)
+            }
+            Err(error) => {
+                tracing::warn!(embedding = embedder.name(), %error, "embedding provider failed; using the built-in embedding");
+                embedding.fallback_reason = Some(format!("{}: {error}", embedder.name()));
+                None
+            }
+        },
     };
-    let Some(embedder) = embedder else {
-        return Ok(features);
-    };
-    let current_inputs = inputs_to_embed(samples.of(current));
-    let mut texts = current_inputs.clone();
-    texts.extend(inputs_to_embed(samples.of(baseline)));
-    match embed_checked(embedder, &texts).await {
-        Ok(mut vectors) => {
-            features.baseline.input_embeddings = vectors.split_off(current_inputs.len());
-            features.current.input_embeddings = vectors;
-            features.embedding.name = embedder.name().to_owned();
-        }
-        Err(error) => {
-            tracing::warn!(embedding = embedder.name(), %error, "embedding provider failed; using the built-in embedding");
-            features.embedding.fallback_reason = Some(format!("{}: {error}", embedder.name()));
-        }
-    }
-    Ok(features)
+    let mut vectors = provided.unwrap_or_else(|| {
+        texts
+            .iter()
+            .map(|text| hashed_trigram_embedding(text))
+            .collect()
+    });
+    baseline_features.input_embeddings = vectors.split_off(current_inputs.len());
+    current_features.input_embeddings = vectors;
+    Ok(FeatureSides {
+        current: current_features,
+        baseline: baseline_features,
+        embedding,
+    })
 }
 
 /// The embedder's vectors, refused unless there is one per text, all of one dimension.
 async fn embed_checked(
     embedder: &dyn TextEmbedder,
-    texts: &[String],
+    texts: &[&str],
 ) -> Result<Vec<Vec<f64>>, EmbeddingError> {
     let vectors = embedder.embed(texts).await?;
     let dim = vectors.first().map_or(0, Vec::len);

@@ -24,7 +24,7 @@ pub trait TextEmbedder: Send + Sync {
     /// Names the embedding in flags' evidence (provider and model).
     fn name(&self) -> &str;
     /// One vector per text, in the texts' order, all of one dimension.
-    fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a>;
+    fn embed<'a>(&'a self, texts: &'a [&'a str]) -> EmbedFuture<'a>;
 }
 
 /// Which embedding a job's input drift test used.

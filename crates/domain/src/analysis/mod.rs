@@ -121,9 +121,19 @@ pub struct TextFeatures {
 }
 
 impl TextFeatures {
-    /// Features of the samples, with the built-in embedding of an even
-    /// subsample of their inputs.
+    /// Features of the samples, with the built-in embedding of the inputs
+    /// [`TextFeatures::measure`] chooses.
     pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a TrafficSample>) -> Self {
+        let (mut features, inputs) = Self::measure(samples);
+        features.input_embeddings = inputs.into_iter().map(hashed_trigram_embedding).collect();
+        features
+    }
+
+    /// Features of the samples with `input_embeddings` left empty, and the
+    /// inputs to embed: an even subsample of at most [`MAX_EMBEDDED_PER_SIDE`].
+    pub fn measure<'a>(
+        samples: impl IntoIterator<Item = &'a TrafficSample>,
+    ) -> (Self, Vec<&'a str>) {
         let mut features = Self::default();
         let mut inputs: Vec<&str> = Vec::new();
         for s in samples {
@@ -142,22 +152,8 @@ impl TextFeatures {
             }
             features.refused.push(is_refusal(&s.output));
         }
-        features.input_embeddings = even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE)
-            .into_iter()
-            .map(hashed_trigram_embedding)
-            .collect();
-        features
+        (features, even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE))
     }
-}
-
-/// The inputs [`TextFeatures::from_samples`] embeds (an even subsample), for
-/// a configured [`TextEmbedder`] to embed instead.
-pub fn inputs_to_embed<'a>(samples: impl IntoIterator<Item = &'a TrafficSample>) -> Vec<String> {
-    let inputs: Vec<&str> = samples.into_iter().map(|s| s.input.as_str()).collect();
-    even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Text features of both sides (only when the job has a baseline).
