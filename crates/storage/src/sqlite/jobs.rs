@@ -193,16 +193,24 @@ impl JobStore for SqliteStore {
     }
 
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<ClaimedJob>> {
-        let now = micros(Utc::now());
-        let mut tx = self.write_tx().await?;
-        let candidate: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs
+        const RUNNABLE: &str = "SELECT id FROM jobs
              WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < ?)
-             ORDER BY created_at, id LIMIT 1",
-        )
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+             ORDER BY created_at, id LIMIT 1";
+        let now = micros(Utc::now());
+        // Idle polls look with a reader first: they must not queue for the
+        // single writer (nor count as writes for the WAL checkpointer).
+        let runnable: Option<String> = sqlx::query_scalar(RUNNABLE)
+            .bind(now)
+            .fetch_optional(&self.reader)
+            .await?;
+        if runnable.is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.write_tx().await?;
+        let candidate: Option<String> = sqlx::query_scalar(RUNNABLE)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(id) = candidate else {
             tx.commit().await?;
             return Ok(None);

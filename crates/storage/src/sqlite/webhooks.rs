@@ -164,15 +164,23 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<(WebhookDelivery, WebhookEndpoint)>> {
-        let now = micros(now);
-        let mut tx = self.write_tx().await?;
-        let candidate: Option<String> = sqlx::query_scalar(
+        const DUE: &str =
             "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-             ORDER BY next_attempt_at, id LIMIT 1",
-        )
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+             ORDER BY next_attempt_at, id LIMIT 1";
+        let now = micros(now);
+        // As for jobs: an idle poll looks with a reader, not the writer.
+        let due: Option<String> = sqlx::query_scalar(DUE)
+            .bind(now)
+            .fetch_optional(&self.reader)
+            .await?;
+        if due.is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.write_tx().await?;
+        let candidate: Option<String> = sqlx::query_scalar(DUE)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(id) = candidate else {
             tx.commit().await?;
             return Ok(None);
