@@ -77,7 +77,8 @@ class APIStatusError(EvalGuardError):
 
     @property
     def request_id(self) -> str | None:
-        return self.response.headers.get("x-request-id")
+        value: str | None = self.response.headers.get("x-request-id")
+        return value
 
     def __str__(self) -> str:
         where = f" (param: {self.param})" if self.param else ""
