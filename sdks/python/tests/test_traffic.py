@@ -59,6 +59,18 @@ def test_send_splits_by_body_size(
     assert all(len(r.content) <= 8_000 for r in sent)
 
 
+def test_a_refused_batch_raises_after_the_ones_before_it_are_stored(
+    client: EvalGuard, project_id: str, samples: Samples
+) -> None:
+    batch = [{**s, "id": f"s{i}"} for i, s in enumerate(samples(project_id, 25))]
+    del batch[15]["input"]
+    with pytest.raises(evalguard.BadRequestError) as caught:
+        client.traffic.send(batch, batch_size=10, concurrency=1)
+    assert caught.value.param == "samples[5].input"
+    again = client.request(method="POST", path="/api/v1/traffic", body={"samples": batch[:10]})
+    assert again == {"accepted": 10, "stored": 0}
+
+
 def test_samples_with_their_own_id_are_stored_once(
     client: EvalGuard, project_id: str, samples: Samples
 ) -> None:

@@ -1,0 +1,98 @@
+"""Sends 100,000 samples with ``client.traffic.send`` and prints samples/s.
+
+By default it starts ``evalguard serve`` on a fresh SQLite file (the release
+binary ``target/release/evalguard`` when present, else ``$EVALGUARD_BIN``,
+else ``target/debug/evalguard``); ``--base-url`` and ``--api-key`` measure a
+server already running instead.
+
+    python sdks/python/benchmarks/send_traffic.py [--samples 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' runner of the real server
+
+from evalguard_server import REPO, EvalGuardServer  # noqa: E402
+
+from evalguard import EvalGuard  # noqa: E402
+
+
+def make_samples(project_id: str, n: int, run: int) -> list[dict[str, Any]]:
+    """Samples shaped like a support bot's traffic (about 600 bytes of JSON each)."""
+    return [
+        {
+            "project_id": project_id,
+            "model": "gpt-4o-mini-2024-07-18",
+            "prompt_id": "answer-v3",
+            "input": f"Run {run}, question {i}: when is the office open on public holidays?",
+            "output": "The office is closed on public holidays; on weekdays it is open "
+            f"from 9:00 to 17:00. (answer {i})",
+            "context": ["The office is open 9:00-17:00, Monday to Friday, except holidays."],
+            "metadata": {"user": f"u{i % 977}", "locale": "en-GB"},
+            "latency_ms": 400 + i % 900,
+            "prompt_tokens": 512,
+            "completion_tokens": 96,
+        }
+        for i in range(n)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--base-url")
+    parser.add_argument("--api-key")
+    args = parser.parse_args()
+
+    server = None
+    if args.base_url:
+        base_url, key = args.base_url, args.api_key or os.environ["EVALGUARD_API_KEY"]
+        binary = "(external server)"
+    else:
+        release = REPO / "target" / "release" / "evalguard"
+        if release.is_file():
+            os.environ["EVALGUARD_BIN"] = str(release)
+        server = EvalGuardServer(Path(tempfile.mkdtemp(prefix="evalguard-bench-"))).start()
+        base_url, key = server.base_url, server.create_key("owner")
+        binary = os.environ.get("EVALGUARD_BIN", str(REPO / "target" / "debug" / "evalguard"))
+    try:
+        with EvalGuard(api_key=key, base_url=base_url, timeout=120) as client:
+            project = client.projects.create(id=f"bench-{uuid.uuid4().hex[:8]}").id
+            print(f"server: {binary}")
+            print(
+                f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus"
+            )
+            rates = []
+            for run in range(args.runs):
+                samples = make_samples(project, args.samples, run)
+                started = time.perf_counter()
+                accepted = client.traffic.send(samples)
+                elapsed = time.perf_counter() - started
+                assert accepted == args.samples, accepted
+                rates.append(accepted / elapsed)
+                print(
+                    f"run {run + 1}: {accepted} samples in {elapsed:.2f} s = "
+                    f"{accepted / elapsed:,.0f} samples/s"
+                )
+            print(
+                f"best: {max(rates):,.0f} samples/s, median: {sorted(rates)[len(rates) // 2]:,.0f}"
+            )
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
