@@ -3,7 +3,8 @@
 By default it starts ``evalguard serve`` on a fresh SQLite file (the release
 binary ``target/release/evalguard`` when present, else ``$EVALGUARD_BIN``,
 else ``target/debug/evalguard``); ``--base-url`` and ``--api-key`` measure a
-server already running instead.
+server already running instead. ``--null-server`` sends to a stand-in that
+only reads the bodies and counts their samples, measuring the client alone.
 
     python sdks/python/benchmarks/send_traffic.py [--samples 100000] [--runs 3]
 """
@@ -11,8 +12,11 @@ server already running instead.
 from __future__ import annotations
 
 import argparse
+import http.server
+import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,16 +52,69 @@ def make_samples(project_id: str, n: int, run: int) -> list[dict[str, Any]]:
     ]
 
 
+class NullIngest(http.server.BaseHTTPRequestHandler):
+    """Reads a traffic body and accepts it, counting samples by their
+    ``project_id`` key (each benchmark sample has exactly one)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        count = body.count(b'"project_id":')
+        if self.path == "/api/v1/projects":
+            answer = body
+            status = 201
+        else:
+            answer = json.dumps({"accepted": count, "stored": count}).encode()
+            status = 202
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+
+def serve_null(port_file: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NullIngest)
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+def start_null_server() -> tuple[subprocess.Popen[bytes], str]:
+    """The stand-in in its own process, so that it does not share our GIL."""
+    port_file = Path(tempfile.mkdtemp(prefix="evalguard-null-")) / "port"
+    process = subprocess.Popen([sys.executable, __file__, "--serve-null", str(port_file)])
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the null server did not start")
+        time.sleep(0.05)
+    return process, f"http://127.0.0.1:{port_file.read_text()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--base-url")
     parser.add_argument("--api-key")
+    parser.add_argument("--null-server", action="store_true")
+    parser.add_argument("--serve-null", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_null:
+        serve_null(args.serve_null)
+        return
 
     server = None
-    if args.base_url:
+    null_server = None
+    if args.null_server:
+        null_server, base_url = start_null_server()
+        key, binary = "unused", "(null server: reads and counts, stores nothing)"
+    elif args.base_url:
         base_url, key = args.base_url, args.api_key or os.environ["EVALGUARD_API_KEY"]
         binary = "(external server)"
     else:
@@ -92,6 +149,9 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if null_server is not None:
+            null_server.kill()
+            null_server.wait()
 
 
 if __name__ == "__main__":

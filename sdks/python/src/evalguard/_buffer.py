@@ -3,9 +3,10 @@
 ``add`` only appends to a bounded in-memory queue and returns: the caller's
 request path never waits on the network. A daemon thread sends a batch when
 ``max_batch`` samples are waiting, when ``flush_interval`` has passed since
-the last send, on ``flush()``, and at ``close()`` (called at interpreter exit
-and by ``with``). A full queue drops the new sample and says so through
-``on_drop``; so does a batch the server refused after the client's retries.
+the last send, on ``flush()``, and at ``close()`` (called by ``with``, and at
+interpreter exit, where it waits at most ``exit_timeout`` seconds). A full
+queue drops the new sample and says so through ``on_drop``; so does a batch
+the server refused after the client's retries.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class TrafficBuffer:
         max_queue: int = 100_000,
         on_drop: DropCallback | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        exit_timeout: float = 10.0,
     ) -> None:
         if not 1 <= max_batch <= 10_000:
             raise ValueError("max_batch must be from 1 to 10000")
@@ -51,6 +53,7 @@ class TrafficBuffer:
         self._max_queue = max_queue
         self._on_drop = on_drop
         self._on_error = on_error
+        self._exit_timeout = exit_timeout
         self._cond = threading.Condition()
         self._queue: collections.deque[Mapping[str, Any]] = collections.deque()
         self._added = 0  # samples ever queued
@@ -61,10 +64,11 @@ class TrafficBuffer:
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="evalguard-traffic", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
+        atexit.register(self._close_at_exit)
 
     def add(self, sample: Mapping[str, Any]) -> bool:
-        """Queues one sample; ``False`` when it was dropped (queue full or closed)."""
+        """Queues one sample (kept by reference: do not change it afterwards);
+        ``False`` when it was dropped (queue full or closed)."""
         reason: str | None = None
         with self._cond:
             if self._closing:
@@ -97,12 +101,16 @@ class TrafficBuffer:
 
     def close(self, timeout: float | None = None) -> None:
         """Sends what is queued, stops the thread; later ``add`` calls drop."""
-        atexit.unregister(self.close)
+        atexit.unregister(self._close_at_exit)
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+
+    def _close_at_exit(self) -> None:
+        # A server that does not answer must not hold the interpreter's exit for long.
+        self.close(self._exit_timeout)
 
     def __enter__(self) -> TrafficBuffer:
         return self

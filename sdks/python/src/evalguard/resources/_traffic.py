@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
@@ -54,13 +55,19 @@ class Traffic:
         sent alongside it."""
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
+        batches = plan_batches(samples, max_samples=batch_size, max_bytes=max_body_bytes)
+        first = next(batches, None)
+        if first is None:
+            return 0
+        second = next(batches, None)
+        if second is None:
+            # One request (the buffer's case): no threads.
+            return _accepted(self._client._call(_batch_spec(first)))
         accepted = 0
         in_flight: collections.deque[Future[Any]] = collections.deque()
         with ThreadPoolExecutor(concurrency, thread_name_prefix="evalguard-send") as pool:
             try:
-                for batch in plan_batches(
-                    samples, max_samples=batch_size, max_bytes=max_body_bytes
-                ):
+                for batch in itertools.chain((first, second), batches):
                     if len(in_flight) == concurrency:
                         accepted += _accepted(in_flight.popleft().result())
                     in_flight.append(pool.submit(self._client._call, _batch_spec(batch)))
