@@ -4,6 +4,7 @@ one is not repeated."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -60,8 +61,13 @@ def test_the_published_request_call_is_retried_with_one_key_too(
 
 
 def test_a_lost_answer_to_a_traffic_post_does_not_store_twice(
-    proxy: FaultyProxy, proxied: EvalGuard, project_id: str, samples: Samples
+    proxy: FaultyProxy,
+    proxied: EvalGuard,
+    project_id: str,
+    samples: Samples,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     proxy.add_fault(Fault("POST", "/api/v1/traffic", "drop_response"))
     assert proxied.traffic.send(samples(project_id, 7)) == 7
     sent = posts(proxy, "/api/v1/traffic")
@@ -70,6 +76,8 @@ def test_a_lost_answer_to_a_traffic_post_does_not_store_twice(
     assert sent[0].upstream_body == {"accepted": 7, "stored": 7}
     # The samples got ids from the batch's key: the repetition stored none.
     assert sent[1].upstream_body == {"accepted": 7, "stored": 0}
+    assert "retry 1 of 2" in caplog.text
+    assert proxied.api_key not in caplog.text
 
 
 def test_a_post_without_idempotency_key_is_not_repeated(

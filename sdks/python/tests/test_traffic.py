@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -138,6 +142,28 @@ def test_the_buffer_drops_when_full_closed_or_refused(
     assert not buffer.add(a)
     assert drops[-1] == (1, "closed")
     assert buffer.dropped == 3 and buffer.sent == 2
+
+
+def test_the_buffer_sends_what_is_left_when_the_program_exits(
+    server: EvalGuardServer, owner_key: str, client: EvalGuard, project_id: str, samples: Samples
+) -> None:
+    batch = [{**s, "id": f"exit-{i}"} for i, s in enumerate(samples(project_id, 3))]
+    program = (
+        "import json, sys\n"
+        "from evalguard import EvalGuard\n"
+        "client = EvalGuard()\n"
+        "buffer = client.traffic.buffer(flush_interval=3600)\n"
+        "for sample in json.loads(sys.argv[1]):\n"
+        "    buffer.add(sample)\n"
+        # No close, no flush: the interpreter's exit sends them.
+    )
+    env = {**os.environ, "EVALGUARD_API_KEY": owner_key, "EVALGUARD_BASE_URL": server.base_url}
+    done = subprocess.run(
+        [sys.executable, "-c", program, json.dumps(batch)], env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    again = client.request(method="POST", path="/api/v1/traffic", body={"samples": batch})
+    assert again == {"accepted": 3, "stored": 0}
 
 
 def test_adding_never_waits_for_the_network(project_id: str, samples: Samples) -> None:
