@@ -96,6 +96,15 @@ def start_null_server() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU of a process, from /proc (Linux); ``None`` elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
@@ -134,15 +143,28 @@ def main() -> None:
             rates = []
             for run in range(args.runs):
                 samples = make_samples(project, args.samples, run)
-                started = time.perf_counter()
+                server_pid = server.pid if server else null_server.pid if null_server else None
+                server_cpu_started = cpu_seconds(server_pid)
+                started, cpu_started = time.perf_counter(), time.process_time()
                 accepted = client.traffic.send(samples)
                 elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
                 assert accepted == args.samples, accepted
                 rates.append(accepted / elapsed)
+                # The client's own CPU (all its threads) hardly depends on how
+                # busy the machine is: it bounds the rate one core can send at.
                 print(
                     f"run {run + 1}: {accepted} samples in {elapsed:.2f} s = "
-                    f"{accepted / elapsed:,.0f} samples/s"
+                    f"{accepted / elapsed:,.0f} samples/s; client CPU {cpu:.2f} s = "
+                    f"{cpu / accepted * 1e6:.1f} us/sample (one core: {accepted / cpu:,.0f}/s); "
+                    f"load {os.getloadavg()[0]:.1f}"
                 )
+                server_cpu_done = cpu_seconds(server_pid)
+                if server_cpu_started is not None and server_cpu_done is not None:
+                    spent = server_cpu_done - server_cpu_started
+                    print(
+                        f"       server CPU {spent:.2f} s = {spent / accepted * 1e6:.1f} us/sample"
+                    )
             print(
                 f"best: {max(rates):,.0f} samples/s, median: {sorted(rates)[len(rates) // 2]:,.0f}"
             )

@@ -82,6 +82,10 @@ class EvalGuardServer:
             raise RuntimeError("evalguard serve did not start:\n" + "".join(self.log))
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def _read_log(self, found: threading.Event) -> None:
         # Reads stderr to its end, so that the server never blocks on a full pipe.
         assert self._process is not None and self._process.stderr is not None
