@@ -56,3 +56,17 @@ async def test_the_async_client_raises_typed_errors(
     async with AsyncEvalGuard(api_key="eg_nobody", base_url=server.base_url) as nobody:
         with pytest.raises(evalguard.AuthenticationError):
             await nobody.projects.get("x")
+
+
+async def test_the_async_client_buffers_traffic_without_blocking_the_loop(
+    server: EvalGuardServer, owner_key: str, samples: Samples
+) -> None:
+    async with AsyncEvalGuard(api_key=owner_key, base_url=server.base_url) as client:
+        project = (await client.projects.create(id=f"p-{uuid.uuid4().hex[:12]}")).id
+        batch = [{**s, "id": f"buffered-{i}"} for i, s in enumerate(samples(project, 12))]
+        with client.traffic.buffer(max_batch=5, flush_interval=3600) as buffer:
+            for sample in batch:
+                assert buffer.add(sample)
+        assert buffer.sent == 12
+        again = await client.request(method="POST", path="/api/v1/traffic", body={"samples": batch})
+        assert again == {"accepted": 12, "stored": 0}

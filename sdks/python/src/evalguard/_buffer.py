@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from ._client import EvalGuard
     from .resources._traffic import Traffic
 
 log = logging.getLogger("evalguard")
@@ -42,6 +43,7 @@ class TrafficBuffer:
         on_drop: DropCallback | None = None,
         on_error: Callable[[Exception], None] | None = None,
         exit_timeout: float = 10.0,
+        owned_client: EvalGuard | None = None,
     ) -> None:
         if not 1 <= max_batch <= 10_000:
             raise ValueError("max_batch must be from 1 to 10000")
@@ -54,6 +56,7 @@ class TrafficBuffer:
         self._on_drop = on_drop
         self._on_error = on_error
         self._exit_timeout = exit_timeout
+        self._owned_client = owned_client
         self._cond = threading.Condition()
         self._queue: collections.deque[Mapping[str, Any]] = collections.deque()
         self._added = 0  # samples ever queued
@@ -145,6 +148,8 @@ class TrafficBuffer:
         while True:
             batch = self._next_batch()
             if batch is None:
+                if self._owned_client is not None:
+                    self._owned_client.close()
                 return
             if not batch:
                 continue

@@ -119,3 +119,20 @@ class AsyncTraffic:
             if batch is None:
                 return accepted
             accepted += _accepted(await self._client._call(_batch_spec(batch)))
+
+    def buffer(self, **options: Any) -> TrafficBuffer:
+        """A background buffer for samples added one at a time, with the
+        options of ``Traffic.buffer``. ``add`` is a plain call that never
+        blocks the event loop; a thread sends the batches with a blocking
+        client of the same settings, closed with the buffer."""
+        from .._client import EvalGuard
+
+        c = self._client
+        sender = EvalGuard(
+            api_key=c.api_key,
+            base_url=c.base_url,
+            timeout=c.timeout,
+            max_retries=c.max_retries,
+            default_headers=c._default_headers,
+        )
+        return TrafficBuffer(sender.traffic, owned_client=sender, **options)
