@@ -131,7 +131,7 @@ class BaseClient:
 
     def _prepare(self, spec: RequestSpec) -> RequestSpec:
         """Adds the automatic Idempotency-Key once, before the first attempt,
-        so that every retry carries the same one."""
+        so that every retry carries the same one, and encodes the body."""
         has_key = any(k.lower() == "idempotency-key" for k in spec.headers)
         if (
             spec.method.upper() == "POST"
@@ -139,6 +139,9 @@ class BaseClient:
             and spec.path.startswith(IDEMPOTENT_POST_PREFIXES)
         ):
             spec.headers["Idempotency-Key"] = new_idempotency_key()
+        if spec.content is None and spec.body is not None:
+            # Once, not at every attempt; a body JSON cannot hold fails here.
+            spec.content = encode_json(spec.body)
         return spec
 
     def _build_request(
@@ -152,8 +155,6 @@ class BaseClient:
             "Authorization": f"Bearer {self._api_key}",
         }
         content = spec.content
-        if content is None and spec.body is not None:
-            content = encode_json(spec.body)
         if content is not None:
             headers["Content-Type"] = "application/json"
         params = {k: _param(v) for k, v in (spec.params or {}).items() if v is not None}
