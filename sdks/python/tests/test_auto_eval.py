@@ -82,7 +82,7 @@ def test_wait_gives_up_after_its_timeout_and_sees_the_cancel(idle_server: EvalGu
         with pytest.raises(evalguard.WaitTimeoutError) as caught:
             c.auto_eval.wait(created.job_id, timeout=1.0)
         elapsed = time.monotonic() - started
-        assert 1.0 <= elapsed < 5.0
+        assert 1.0 <= elapsed < 10.0
         assert isinstance(caught.value, TimeoutError)
         assert caught.value.job.status is JobStatus.QUEUED
         assert c.auto_eval.cancel(created.job_id).status is JobStatus.CANCELLED
