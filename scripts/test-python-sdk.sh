@@ -21,8 +21,14 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
   fi
 fi
-# Installs the SDK in editable mode with its dev tools; quick when already there.
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e 'sdks/python[dev]'
+# The SDK in editable mode with its dev tools, again only when pyproject.toml changed
+# (an editable install follows the sources by itself).
+stamp="$venv/.evalguard-sdk-pyproject"
+want=$(sha256sum sdks/python/pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e 'sdks/python[dev]'
+  echo "$want" >"$stamp"
+fi
 
 cd sdks/python
 "../../$venv/bin/ruff" check .
