@@ -155,3 +155,23 @@ def test_jobs_are_read_with_nanosecond_times_and_unknown_values() -> None:
     assert job.created_at is not None and job.created_at.microsecond == 123456
     assert job.flags[0].kind is evalguard.FlagKind.DRIFT
     assert JobStatus("cancelled").is_terminal
+
+
+def test_which_answers_are_retried() -> None:
+    client = evalguard.EvalGuard(api_key="k", max_retries=2)
+
+    def delay(status: int, method: str, retries_done: int = 0, **headers: str) -> float | None:
+        spec = RequestSpec(method, "/api/v1/x", headers=dict(headers))
+        answer = httpx.Response(status, headers={"retry-after": "0"})
+        return client._delay_after_status(spec, answer, retries_done)
+
+    for status in (408, 500, 502, 503, 504):
+        assert delay(status, "GET") == 0.0
+        assert delay(status, "POST") is None
+        assert delay(status, "POST", **{"Idempotency-Key": "k"}) == 0.0
+    assert delay(429, "POST") == 0.0  # refused before any work: safe whatever the method
+    assert delay(429, "GET", retries_done=2) is None  # max_retries spent
+    for status in (400, 401, 403, 404, 409, 413, 422):
+        assert delay(status, "GET") is None
+    long_wait = httpx.Response(429, headers={"retry-after": "3600"})
+    assert client._delay_after_status(RequestSpec("GET", "/x"), long_wait, 0) is None
