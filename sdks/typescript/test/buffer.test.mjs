@@ -2,13 +2,12 @@
 // process exit; never blocks add(); drops to its callback when full or failing.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import http from "node:http";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 
 import { EvalGuard } from "@evalguard/sdk";
 
-import { eventually, packageRoot, samples, startProxy, startServer } from "./support.mjs";
+import { eventually, packageRoot, refusedURL, samples, startProxy, startServer } from "./support.mjs";
 
 const run = promisify(execFile);
 let server;
@@ -87,10 +86,7 @@ test("a full queue drops to the callback instead of growing", async () => {
 });
 
 test("a batch that cannot be sent is reported, not thrown at the caller", async () => {
-  const refusing = http.createServer();
-  await new Promise((resolve) => refusing.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${refusing.address().port}`;
-  await new Promise((resolve) => refusing.close(resolve));
+  const url = await refusedURL();
   const unreachable = new EvalGuard({ apiKey: server.ownerKey, baseURL: url, maxRetries: 0 });
   const drops = [];
   const buffer = unreachable.traffic.buffer({ onDrop: (items, reason, error) => drops.push({ n: items.length, reason, error }) });

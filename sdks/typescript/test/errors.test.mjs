@@ -17,7 +17,7 @@ import {
   PermissionDeniedError,
 } from "@evalguard/sdk";
 
-import { startServer } from "./support.mjs";
+import { refusedURL, startServer } from "./support.mjs";
 
 let server;
 let owner;
@@ -86,10 +86,7 @@ test("409: a project id that is taken", async () => {
 });
 
 test("no answer: a refused connection is an APIConnectionError after the retries", async () => {
-  const closed = http.createServer();
-  await new Promise((resolve) => closed.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${closed.address().port}`;
-  await new Promise((resolve) => closed.close(resolve));
+  const url = await refusedURL();
   let calls = 0;
   const client = new EvalGuard({
     apiKey: server.ownerKey,

@@ -25,6 +25,11 @@ async function freePort() {
   return port;
 }
 
+/** The URL of a port nothing listens on. */
+export async function refusedURL() {
+  return `http://127.0.0.1:${await freePort()}`;
+}
+
 /**
  * A running server. `flags` are extra command-line flags, e.g.
  * `["--rate-limit-per-minute", "60"]` or `["--workers", "0"]`.
