@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +70,30 @@ func TestTrafficSendSplitsRequests(t *testing.T) {
 	// Samples without ids get fresh ones on each Send: sent twice, stored twice.
 	if got := storedCount(t, srv.Client(), target); got != 50 {
 		t.Fatalf("stored %d samples, want 50", got)
+	}
+}
+
+func TestTrafficSendStaysWithinTheBodyLimit(t *testing.T) {
+	srv := startServer(t)
+	mustCreateProject(t, srv.Client(), "helpers")
+	p := startProxy(t, srv.BaseURL, func(*http.Request, int) action { return forward })
+	c := evalguard.NewClient(srv.OwnerKey, evalguard.WithBaseURL(p.URL))
+	// About 21 MiB in 3,000 samples: under the sample limit, over the byte limit.
+	batch := samples(3000, evalguard.Target{Model: "gpt-4o-mini", PromptID: "large", ProjectID: "helpers"})
+	for i := range batch {
+		batch[i].Output = strings.Repeat("x", 7000)
+	}
+	if n, err := c.Traffic.Send(context.Background(), batch); err != nil || n != 3000 {
+		t.Fatalf("%d %v", n, err)
+	}
+	seen := p.Seen()
+	if len(seen) != 2 {
+		t.Fatalf("%d requests", len(seen))
+	}
+	for _, r := range seen {
+		if len(r.Body) > evalguard.MaxTrafficBodyBytes {
+			t.Fatalf("%d bytes", len(r.Body))
+		}
 	}
 }
 

@@ -3,6 +3,8 @@
  * than 2xx becomes the subclass of its status, carrying the API's error object
  * (`code`, `message`, `param`); failures without an answer (connection refused,
  * timeout) have no status. No error ever carries the API key or request headers.
+ * (A call aborted through the caller's own `signal` rejects with that signal's
+ * reason, as `fetch` does.)
  */
 
 /** The `error` object of an API error answer. */

@@ -51,6 +51,20 @@ test("traffic.send splits by sample count and by body size, and answers the acce
   }
 });
 
+test("traffic.send keeps every request within the server's 16 MiB body limit", async () => {
+  const proxy = await startProxy(server.baseURL);
+  try {
+    const viaProxy = new EvalGuard({ apiKey: server.ownerKey, baseURL: proxy.url });
+    // About 21 MiB in 3,000 samples: under the sample limit, over the byte limit.
+    const batch = samples(3_000, { ...target, prompt_id: "large" }, { output: "x".repeat(7_000) });
+    assert.equal(await viaProxy.traffic.send(batch), 3_000);
+    assert.equal(proxy.seen.length, 2);
+    for (const r of proxy.seen) assert.ok(Buffer.byteLength(r.body) <= 16 * 1024 * 1024);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test("trafficBodies keeps every body valid JSON within its limits, in order", () => {
   const encoded = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: `s${i}`, text: "é".repeat(i) }));
   const bodies = [...trafficBodies(encoded, 7, 300)];
