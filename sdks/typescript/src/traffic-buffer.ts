@@ -71,7 +71,8 @@ export class TrafficBuffer {
       return false;
     }
     this.#queue.push(sample);
-    if (this.#queue.length >= this.#maxBatchSize) this.#start(false);
+    // Started after the caller's synchronous code, so add() itself only queues.
+    if (this.#queue.length >= this.#maxBatchSize) queueMicrotask(() => this.#start(false));
     return true;
   }
 
