@@ -21,7 +21,17 @@ fi
 npm ci --no-audit --no-fund
 npm run build
 npm run build:examples
-# The tarball holds the built package and nothing else.
-tarball="$(npm pack --silent --pack-destination "$(mktemp -d)" | tail -n 1)"
+# The tarball, installed into an empty application, loads through import and require.
+packed="$(mktemp -d)"
+trap 'rm -rf "$packed"' EXIT
+tarball="$(npm pack --silent --pack-destination "$packed" | tail -n 1)"
 echo "test-typescript-sdk.sh: npm pack made $tarball" >&2
+mkdir "$packed/app"
+(
+  cd "$packed/app"
+  echo '{"name": "app", "version": "1.0.0", "private": true}' > package.json
+  npm install --no-audit --no-fund --offline "$packed/$tarball" >/dev/null
+  node --input-type=module -e 'import { EvalGuard, VERSION } from "@evalguard/sdk"; if (typeof EvalGuard !== "function" || !VERSION) process.exit(1);'
+  node -e 'const { EvalGuard, BadRequestError } = require("@evalguard/sdk"); if (typeof EvalGuard !== "function" || typeof BadRequestError !== "function") process.exit(1);'
+)
 node --test test/*.test.mjs
