@@ -1,0 +1,3 @@
+module github.com/evalguard/evalguard-go
+
+go 1.19

@@ -1,0 +1,11 @@
+export { EvalGuard, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from "./client.js";
+export type { CallOptions, ClientOptions, HttpMethod, RequestOptions } from "./client.js";
+export * from "./errors.js";
+export { PageIterator } from "./pagination.js";
+export type { ResultsOptions, WaitOptions } from "./resources/auto-eval.js";
+export { MAX_SAMPLES_PER_REQUEST, MAX_TRAFFIC_BODY_BYTES, trafficBodies } from "./resources/traffic.js";
+export type { SendOptions } from "./resources/traffic.js";
+export { TrafficBuffer } from "./traffic-buffer.js";
+export type { DropReason, TrafficBufferOptions } from "./traffic-buffer.js";
+export type * from "./types.js";
+export { VERSION } from "./version.js";
