@@ -37,4 +37,19 @@ if command -v psql >/dev/null 2>&1; then
     done
 fi
 
-cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@"
+# Every suite runs even when an earlier one failed; the script fails if any did.
+failed=()
+cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@" || failed+=("cargo test")
+
+# The SDKs' own runners (pytest, node --test, go test) against the real server binary.
+cargo build --bin evalguard
+export EVALGUARD_BIN="$PWD/target/debug/evalguard"
+for sdk in python typescript go; do
+  bash "scripts/test-$sdk-sdk.sh" || failed+=("$sdk SDK")
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test.sh: failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "test.sh: every suite passed" >&2
