@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod gate;
 pub mod keys;
+pub mod logging;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,10 @@ impl Application {
     /// starts the workers. Serving starts with [`Application::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         install_tls_provider();
+        // The recorder first: descriptions given before it exists are lost.
+        let _ = evalguard_api::prometheus_handle();
+        evalguard_worker::metrics_names::describe();
+        evalguard_judge::judge_metrics::describe();
         let storage = Storage::connect(&config.database_url)
             .await
             .with_context(|| "opening the database")?;

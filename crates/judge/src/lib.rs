@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod config;
 pub mod embeddings;
+pub mod judge_metrics;
 pub mod judge_scorer;
 pub mod judge_spec;
 pub mod limiter;
