@@ -86,6 +86,11 @@ impl Application {
                 webhook_config,
                 shutdown.clone(),
             ));
+            workers.push(evalguard_worker::spawn_retention_sweeper(
+                storage.clone(),
+                config.retention.clone(),
+                shutdown.clone(),
+            ));
         }
 
         let (listener, local_addr, state) = if config.serve_http {

@@ -65,6 +65,21 @@ pub fn log_startup(config: &Config) {
             "judge provider"
         );
     }
+    if config.retention.is_enabled() {
+        let days = |age: Option<std::time::Duration>| {
+            age.map_or_else(
+                || "forever".to_owned(),
+                |a| format!("{} days", a.as_secs_f64() / 86_400.0),
+            )
+        };
+        tracing::info!(
+            traffic = %days(config.retention.traffic),
+            results = %days(config.retention.results),
+            verdict_cache = %days(config.retention.verdict_cache),
+            webhook_deliveries = %days(config.retention.webhook_deliveries),
+            "retention"
+        );
+    }
     if let Some(embeddings) = &config.embeddings {
         tracing::info!(
             model = %embeddings.model,

@@ -2,6 +2,7 @@
 //! triggered over HTTP, run by the in-process workers, read back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod support;
 
 use evalguard::Config;
@@ -167,11 +168,7 @@ async fn idempotency_key_returns_the_same_job(db: Db) {
 async fn cancel_makes_a_queued_job_terminal(db: Db) {
     // No workers: the job is certainly still queued when the cancel arrives.
     let no_workers = |config: &mut Config| config.workers = 0;
-    let app = match db {
-        Db::Sqlite => Some(TestApp::spawn_sqlite_with(no_workers).await),
-        Db::Postgres => TestApp::spawn_postgres_with(no_workers).await,
-    };
-    let Some(app) = app else {
+    let Some(app) = TestApp::spawn_with(db, no_workers).await else {
         return;
     };
     let key = app.project("acme", "bot").await;
@@ -226,17 +223,6 @@ async fn cancel_makes_a_queued_job_terminal(db: Db) {
     assert_eq!(twice["status"], "cancelled");
     assert_eq!(twice["finished_at"], job["finished_at"]);
     app.stop().await;
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Db::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Db::Postgres).await; })*
-        }
-    };
 }
 
 on_both_databases!(

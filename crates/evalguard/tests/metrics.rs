@@ -107,11 +107,7 @@ async fn scrape_after_work(db: Db) {
             ..JudgeConfig::default()
         };
     };
-    let app = match db {
-        Db::Sqlite => Some(TestApp::spawn_sqlite_with(tweak).await),
-        Db::Postgres => TestApp::spawn_postgres_with(tweak).await,
-    };
-    let Some(app) = app else {
+    let Some(app) = TestApp::spawn_with(db, tweak).await else {
         return;
     };
     let before = Scrape::take(&app).await;
