@@ -7,6 +7,7 @@ pub mod config;
 pub mod gate;
 pub mod keys;
 pub mod logging;
+pub mod stored_verdicts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -166,7 +167,9 @@ impl Application {
 fn build_catalog(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn ScorerCatalog>> {
     let catalog = evalguard_judge::JudgeCatalog::with_deterministic_scorers(
         &config.judge,
-        Some(storage.judge_cache.clone()),
+        Some(Arc::new(stored_verdicts::StoredVerdicts(
+            storage.judge_cache.clone(),
+        ))),
     )
     .context("configuring the judge providers")?;
     Ok(Arc::new(catalog))

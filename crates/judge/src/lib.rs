@@ -20,6 +20,7 @@ pub mod provider;
 pub mod retry_policy;
 pub mod verdict_cache;
 pub mod verdict_parser;
+pub mod verdict_store;
 mod wire;
 
 pub use catalog::{DEFAULT_JUDGES, JudgeCatalog, JudgeSetupError, builtin_judge_names};
@@ -28,3 +29,4 @@ pub use embeddings::{EmbeddingConfig, OpenAiEmbedder};
 pub use judge_scorer::JudgeScorer;
 pub use judge_spec::{BUILTIN_JUDGES, JudgeSpec};
 pub use provider::JudgeProvider;
+pub use verdict_store::{VerdictStore, VerdictStoreError};
