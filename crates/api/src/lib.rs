@@ -30,7 +30,7 @@ pub use error::ApiError;
 pub use metrics::prometheus_handle;
 pub use state::{ApiLimits, ApiState, WebhookPolicy};
 
-use crate::routes::{health, jobs, keys, projects, scorers, traffic, webhooks};
+use crate::routes::{health, jobs, keys, projects, scorers, traffic, traffic_deletion, webhooks};
 use crate::state::{AppContext, Shared};
 
 /// Whether a route needs an API key.
@@ -86,6 +86,12 @@ fn route_table() -> Vec<(Method, &'static str, Access, MethodRouter<Shared>)> {
             "/api/v1/projects/{id}/scorers/{name}",
             ApiKey,
             delete(scorers::delete_rubric),
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects/{id}/traffic/delete",
+            ApiKey,
+            post(traffic_deletion::delete_traffic),
         ),
         (
             Method::POST,

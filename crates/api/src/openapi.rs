@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{health, jobs, keys, projects, scorers, traffic, webhooks};
+use crate::routes::{health, jobs, keys, projects, scorers, traffic, traffic_deletion, webhooks};
 
 /// Every error answer: `{"error": {"code", "message", "param"?}}`.
 #[derive(Serialize, ToSchema)]
@@ -141,6 +141,17 @@ mod bodies {
         pub events: Option<Vec<String>>,
     }
 
+    /// Either `sample_ids`, or a time range (`from` and/or `to`).
+    #[derive(ToSchema)]
+    pub(crate) struct TrafficDeleteBody {
+        /// Client sample ids (1 to 10,000); ids not found are ignored.
+        pub sample_ids: Option<Vec<String>>,
+        /// RFC 3339; samples whose timestamp is at or after it.
+        pub from: Option<String>,
+        /// RFC 3339; samples whose timestamp is before it.
+        pub to: Option<String>,
+    }
+
     /// Stands for any JSON object.
     #[derive(ToSchema)]
     pub(crate) struct Object {}
@@ -154,7 +165,7 @@ pub(crate) use bodies::*;
     paths(
         projects::create_project, projects::list_projects, projects::get_project, projects::patch_project,
         scorers::put_rubric, scorers::list_rubrics, scorers::delete_rubric,
-        traffic::ingest,
+        traffic::ingest, traffic_deletion::delete_traffic,
         jobs::create_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job, jobs::list_results,
         keys::create_key, keys::list_keys, keys::revoke_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,

@@ -1,8 +1,12 @@
-//! The command line. Common flags may come before or after the subcommand.
+//! The command line. Database and log flags work with every command that
+//! opens the database; the serving flags belong to `serve` and `worker`
+//! (given before the subcommand they are still accepted, as they always were).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -13,35 +17,79 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Serving flags written before the subcommand (`evalguard --workers 2 serve`).
+    #[command(flatten)]
+    pub leading_serve: LeadingServeArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Address to listen on.
-    #[arg(long, env = "EVALGUARD_ADDR", global = true)]
-    pub addr: Option<String>,
     /// `sqlite://path` (default `sqlite://evalguard.db`, created if missing) or `postgres://…`.
     #[arg(long, env = "EVALGUARD_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// Concurrent jobs in this process; 0 = API only.
-    #[arg(long, env = "EVALGUARD_WORKERS", global = true)]
-    pub workers: Option<usize>,
-    /// Requests per minute per API key (token bucket).
-    #[arg(long, env = "EVALGUARD_RATE_LIMIT_PER_MINUTE", global = true)]
-    pub rate_limit_per_minute: Option<u32>,
-    /// Optional TOML file (judge providers, scorers, limits).
+    /// Optional TOML file (judge providers, scorers, limits, retention).
     #[arg(long, env = "EVALGUARD_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Log lines on stderr: `text` (colours only on a terminal) or `json` (one object a line).
+    #[arg(
+        long,
+        env = "EVALGUARD_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t
+    )]
+    pub log_format: LogFormat,
+}
+
+/// Flags of the serving commands (`serve`, `worker`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "EVALGUARD_ADDR")]
+    pub addr: Option<String>,
+    /// Concurrent jobs in this process (default 4); 0 = API only.
+    #[arg(long, env = "EVALGUARD_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests per minute per API key (token bucket; default 600).
+    #[arg(long, env = "EVALGUARD_RATE_LIMIT_PER_MINUTE")]
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// [`ServeArgs`] before the subcommand: accepted, not advertised.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LeadingServeArgs {
+    /// Address to listen on.
+    #[arg(long = "addr", hide = true)]
+    pub addr: Option<String>,
+    /// Concurrent jobs in this process.
+    #[arg(long = "workers", hide = true)]
+    pub workers: Option<usize>,
+    /// Requests per minute per API key.
+    #[arg(long = "rate-limit-per-minute", hide = true)]
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+impl ServeArgs {
+    /// These flags with those written before the subcommand. A flag given
+    /// there wins: the subcommand's values may come from the environment,
+    /// which a flag on the command line overrides.
+    pub fn or_leading(self, leading: LeadingServeArgs) -> Self {
+        Self {
+            addr: leading.addr.or(self.addr),
+            workers: leading.workers.or(self.workers),
+            rate_limit_per_minute: leading.rate_limit_per_minute.or(self.rate_limit_per_minute),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// HTTP API + dashboard + in-process workers.
-    Serve,
+    Serve(ServeArgs),
     /// Workers only (for scaling out on PostgreSQL).
-    Worker,
+    Worker(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage API keys directly in the database.
@@ -55,6 +103,7 @@ pub enum Command {
 pub enum KeysCommand {
     /// Create a key (and the organization if missing); prints the secret as the last line.
     Create {
+        /// Organization name.
         #[arg(long)]
         org: String,
         /// viewer, member, admin or owner.
@@ -63,8 +112,20 @@ pub enum KeysCommand {
         /// Restrict the key to one project.
         #[arg(long)]
         project: Option<String>,
+        /// A label shown by `keys list`.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List an organization's keys (public ids only: secrets are never stored).
+    List {
+        /// Organization name.
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key: it is refused from then on. Idempotent.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
     },
 }
 
@@ -73,12 +134,16 @@ pub struct EvalArgs {
     /// The server's base URL.
     #[arg(long, env = "EVALGUARD_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// An API key of role member or above.
     #[arg(long, env = "EVALGUARD_API_KEY", hide_env_values = true)]
     pub api_key: String,
+    /// The deployed target's project id.
     #[arg(long)]
     pub project: String,
+    /// The deployed target's model.
     #[arg(long)]
     pub model: String,
+    /// The deployed target's prompt id.
     #[arg(long)]
     pub prompt_id: String,
     /// How many recent samples to evaluate.

@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
 use evalguard_judge::{EmbeddingConfig, JudgeConfig};
+use evalguard_worker::RetentionConfig;
 use serde::Deserialize;
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -31,6 +34,64 @@ pub struct FileConfig {
     pub judge: Option<JudgeConfig>,
     /// An OpenAI-compatible embeddings model for drift of the inputs' meaning.
     pub embeddings: Option<EmbeddingConfig>,
+    /// How long data is kept (default: forever).
+    #[serde(default)]
+    pub retention: RetentionSection,
+}
+
+/// `[retention]`: ages in days (fractions allowed); an absent key keeps
+/// that data forever.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Traffic samples, by their timestamp.
+    pub traffic_days: Option<f64>,
+    /// Per-sample job results, by the job's finish time (jobs stay).
+    pub results_days: Option<f64>,
+    /// Cached judge verdicts.
+    pub verdict_cache_days: Option<f64>,
+    /// Delivered or abandoned webhook deliveries.
+    pub webhook_deliveries_days: Option<f64>,
+    /// Seconds between sweeps (default 3600).
+    pub sweep_interval_secs: Option<u64>,
+    /// Rows deleted per transaction (default 500).
+    pub batch_size: Option<u32>,
+}
+
+impl RetentionSection {
+    /// The sweeper's configuration; refuses ages that are not positive.
+    pub fn resolve(&self) -> anyhow::Result<RetentionConfig> {
+        let age = |name: &str, days: Option<f64>| -> anyhow::Result<Option<Duration>> {
+            match days {
+                None => Ok(None),
+                Some(d) if d.is_finite() && d > 0.0 && d <= 36_500.0 => {
+                    Ok(Some(Duration::from_secs_f64(d * 86_400.0)))
+                }
+                Some(d) => {
+                    bail!("retention.{name}: a number of days above 0 (at most 36500), not {d}")
+                }
+            }
+        };
+        let defaults = RetentionConfig::default();
+        let batch_size = self.batch_size.unwrap_or(defaults.batch_size);
+        if batch_size == 0 || batch_size > 10_000 {
+            bail!("retention.batch_size: from 1 to 10000, not {batch_size}");
+        }
+        let sweep_every = self
+            .sweep_interval_secs
+            .map_or(defaults.sweep_every, Duration::from_secs);
+        if sweep_every.is_zero() {
+            bail!("retention.sweep_interval_secs: at least 1");
+        }
+        Ok(RetentionConfig {
+            traffic: age("traffic_days", self.traffic_days)?,
+            results: age("results_days", self.results_days)?,
+            verdict_cache: age("verdict_cache_days", self.verdict_cache_days)?,
+            webhook_deliveries: age("webhook_deliveries_days", self.webhook_deliveries_days)?,
+            sweep_every,
+            batch_size,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,7 +114,12 @@ impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing the config file {}", path.display()))
+        let file: Self = toml::from_str(&text)
+            .with_context(|| format!("parsing the config file {}", path.display()))?;
+        file.retention
+            .resolve()
+            .with_context(|| format!("in the config file {}", path.display()))?;
+        Ok(file)
     }
 }
 
@@ -75,6 +141,8 @@ pub struct Config {
     pub judge: JudgeConfig,
     /// The embedding model for input drift; `None` uses the built-in embedding.
     pub embeddings: Option<EmbeddingConfig>,
+    /// What the background sweeper deletes, and how often.
+    pub retention: RetentionConfig,
 }
 
 /// Values given on the command line or in the environment (clap merges those two).
@@ -116,6 +184,9 @@ impl Config {
                 .or(file.judge)
                 .unwrap_or_default(),
             embeddings: file.embeddings,
+            // Checked when the file was loaded; a section built in code that
+            // does not resolve keeps everything.
+            retention: file.retention.resolve().unwrap_or_default(),
         }
     }
 
@@ -172,6 +243,38 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn retention_is_read_in_days_and_checked() {
+        let file: FileConfig = toml::from_str(
+            "[retention]\ntraffic_days = 30\nverdict_cache_days = 0.5\nbatch_size = 200\n",
+        )
+        .unwrap();
+        let config = Config::resolve(Overrides::default(), file);
+        let r = config.retention;
+        assert_eq!(r.traffic, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(r.verdict_cache, Some(Duration::from_secs(43_200)));
+        assert_eq!((r.results, r.webhook_deliveries), (None, None));
+        assert_eq!(
+            (r.batch_size, r.sweep_every),
+            (200, Duration::from_secs(3600))
+        );
+        assert!(
+            !Config::resolve(Overrides::default(), FileConfig::default())
+                .retention
+                .is_enabled()
+        );
+        for bad in [
+            "traffic_days = 0",
+            "results_days = -1",
+            "batch_size = 0",
+            "sweep_interval_secs = 0",
+        ] {
+            let file: FileConfig = toml::from_str(&format!("[retention]\n{bad}\n")).unwrap();
+            assert!(file.retention.resolve().is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<FileConfig>("[retention]\ntraffic = 3\n").is_err());
     }
 
     #[test]

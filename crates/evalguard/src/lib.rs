@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod gate;
 pub mod keys;
+pub mod logging;
+pub mod stored_verdicts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,10 @@ impl Application {
     /// starts the workers. Serving starts with [`Application::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         install_tls_provider();
+        // The recorder first: descriptions given before it exists are lost.
+        let _ = evalguard_api::prometheus_handle();
+        evalguard_worker::metrics_names::describe();
+        evalguard_judge::judge_metrics::describe();
         let storage = Storage::connect(&config.database_url)
             .await
             .with_context(|| "opening the database")?;
@@ -79,6 +85,11 @@ impl Application {
             workers.push(evalguard_worker::spawn_webhook_deliverer(
                 storage.clone(),
                 webhook_config,
+                shutdown.clone(),
+            ));
+            workers.push(evalguard_worker::spawn_retention_sweeper(
+                storage.clone(),
+                config.retention.clone(),
                 shutdown.clone(),
             ));
         }
@@ -156,7 +167,9 @@ impl Application {
 fn build_catalog(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn ScorerCatalog>> {
     let catalog = evalguard_judge::JudgeCatalog::with_deterministic_scorers(
         &config.judge,
-        Some(storage.judge_cache.clone()),
+        Some(Arc::new(stored_verdicts::StoredVerdicts(
+            storage.judge_cache.clone(),
+        ))),
     )
     .context("configuring the judge providers")?;
     Ok(Arc::new(catalog))

@@ -2,14 +2,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand};
+use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
 use evalguard::config::{Config, FileConfig, Overrides};
 use evalguard::gate::GateOutcome;
-use evalguard::keys::{CreateKey, create_key};
-use evalguard::{Application, gate};
+use evalguard::keys::{CreateKey, Revoked, create_key, keys_table, list_keys, revoke_key};
+use evalguard::{Application, gate, logging};
 use evalguard_domain::{ProjectId, Role};
 use evalguard_storage::Storage;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,10 +29,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let Cli { global, command } = cli;
+    let Cli {
+        global,
+        leading_serve,
+        command,
+    } = cli;
     if !matches!(command, Command::Eval(_)) {
         // The gate prints a report, not logs.
-        init_tracing();
+        logging::init(global.log_format);
     }
     match command {
         Command::Eval(args) => {
@@ -42,9 +45,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 GateOutcome::Flagged => ExitCode::from(1),
             });
         }
-        Command::Serve => serve(load_config(&global)?).await?,
-        Command::Worker => {
-            let mut config = load_config(&global)?;
+        Command::Serve(args) => {
+            serve(load_config(&global, args.or_leading(leading_serve))?).await?;
+        }
+        Command::Worker(args) => {
+            let mut config = load_config(&global, args.or_leading(leading_serve))?;
             config.serve_http = false;
             if config.workers == 0 {
                 return Err(anyhow!("`evalguard worker` needs --workers of at least 1"));
@@ -53,7 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             // Connecting applies the migrations.
-            let config = load_config(&global)?;
+            let config = load_config(&global, ServeArgs::default())?;
             Storage::connect(&config.database_url)
                 .await
                 .context("migrating the database")?;
@@ -65,16 +70,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             project,
             name,
         }) => {
-            let config = load_config(&global)?;
             let role = Role::parse(&role)
                 .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
             let project = project
                 .map(|p| ProjectId::parse(&p))
                 .transpose()
                 .map_err(|e| anyhow!("--project: {e}"))?;
-            let storage = Storage::connect(&config.database_url)
-                .await
-                .context("opening the database")?;
+            let storage = open_storage(&global).await?;
             let secret = create_key(
                 &storage,
                 CreateKey {
@@ -87,25 +89,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             println!("{}", secret.expose());
         }
+        Command::Keys(KeysCommand::List { org }) => {
+            let storage = open_storage(&global).await?;
+            print!("{}", keys_table(&list_keys(&storage, &org).await?));
+        }
+        Command::Keys(KeysCommand::Revoke { id }) => {
+            let storage = open_storage(&global).await?;
+            match revoke_key(&storage, &id).await? {
+                Revoked::Now => println!("revoked {id}"),
+                Revoked::Already => println!("{id} was already revoked"),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+async fn open_storage(global: &GlobalArgs) -> anyhow::Result<Storage> {
+    let config = load_config(global, ServeArgs::default())?;
+    Storage::connect(&config.database_url)
+        .await
+        .context("opening the database")
+}
+
+fn load_config(global: &GlobalArgs, serving: ServeArgs) -> anyhow::Result<Config> {
     let file = match &global.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
     let overrides = Overrides {
-        addr: global.addr.clone(),
+        addr: serving.addr,
         database_url: global.database_url.clone(),
-        workers: global.workers,
-        rate_limit_per_minute: global.rate_limit_per_minute,
+        workers: serving.workers,
+        rate_limit_per_minute: serving.rate_limit_per_minute,
     };
     Ok(Config::resolve(overrides, file))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    logging::log_startup(&config);
     let app = Application::build(config).await?;
     if let Some(addr) = app.local_addr() {
         tracing::info!(%addr, "EvalGuard listening");
@@ -138,14 +159,4 @@ async fn wait_for_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-}
-
-fn init_tracing() {
-    // Logs go to stderr so that stdout stays for command output (key secrets).
-    let filter =
-        EnvFilter::try_from_env("EVALGUARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use evalguard_domain::project::RubricDefinition;
 use evalguard_domain::scorers::DeterministicCatalog;
 use evalguard_domain::scoring::{ScorerAvailability, ScorerCatalog};
-use evalguard_storage::JudgeCacheStore;
 
 use crate::config::{JudgeConfig, ProviderConfigError};
 use crate::judge_scorer::JudgeScorer;
 use crate::judge_spec::{BUILTIN_JUDGES, JudgeSpec};
 use crate::prompts::{PromptError, PromptRenderer};
 use crate::provider::JudgeProvider;
+use crate::verdict_store::VerdictStore;
 
 /// The judges in a project's default scorer set (with every deterministic scorer).
 pub const DEFAULT_JUDGES: [&str; 2] = ["hallucination", "answer_relevance"];
@@ -38,7 +38,7 @@ pub struct JudgeCatalog {
     providers: Vec<(String, ProviderSlot)>,
     scorer_providers: BTreeMap<String, String>,
     renderer: Arc<PromptRenderer>,
-    cache: Option<Arc<dyn JudgeCacheStore>>,
+    cache: Option<Arc<dyn VerdictStore>>,
 }
 
 impl JudgeCatalog {
@@ -51,7 +51,7 @@ impl JudgeCatalog {
     pub fn new(
         deterministic: Arc<dyn ScorerCatalog>,
         config: &JudgeConfig,
-        cache: Option<Arc<dyn JudgeCacheStore>>,
+        cache: Option<Arc<dyn VerdictStore>>,
     ) -> Result<Self, JudgeSetupError> {
         config.validate()?;
         let mut providers = Vec::with_capacity(config.providers.len());
@@ -80,7 +80,7 @@ impl JudgeCatalog {
     /// The same, around the domain's deterministic scorers.
     pub fn with_deterministic_scorers(
         config: &JudgeConfig,
-        cache: Option<Arc<dyn JudgeCacheStore>>,
+        cache: Option<Arc<dyn VerdictStore>>,
     ) -> Result<Self, JudgeSetupError> {
         Self::new(Arc::new(DeterministicCatalog), config, cache)
     }

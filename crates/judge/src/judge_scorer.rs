@@ -2,16 +2,17 @@
 //! call, interpretation of the reply, repeats with a majority verdict, and a
 //! stop for the whole job when the provider rejects the key.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use evalguard_domain::ScoreOutcome;
 use evalguard_domain::scoring::{
     CallUsage, ScoreFuture, ScoreKind, ScoreOptions, Scorer, ScorerRun,
 };
 use evalguard_domain::traffic::TrafficSample;
-use evalguard_storage::JudgeCacheStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
 
 use crate::judge_spec::JudgeSpec;
 use crate::majority::combine_repeats;
@@ -19,6 +20,10 @@ use crate::prompts::{PromptRenderer, SYSTEM_TEMPLATE, new_nonce};
 use crate::provider::{CallError, JudgeProvider, JudgeReply};
 use crate::verdict_cache::VerdictCache;
 use crate::verdict_parser::ParsedReply;
+use crate::verdict_store::VerdictStore;
+
+/// Judgments being made, by cache key; each cell ends with the judgment.
+type InFlight = HashMap<String, Arc<OnceCell<(ScoreOutcome, CallUsage)>>>;
 
 /// Most repeats honoured per sample.
 pub const MAX_REPEATS: u32 = 5;
@@ -29,7 +34,13 @@ pub struct JudgeScorer {
     schema: Value,
     provider: Arc<JudgeProvider>,
     renderer: Arc<PromptRenderer>,
+    /// SHA-256 of the system and judge templates' text, for the cache key.
+    templates_digest: [u8; 32],
     cache: Option<VerdictCache>,
+    /// Judgments being made, by cache key: an identical judgment asked for
+    /// meanwhile (the same text twice in a job) waits for it instead of
+    /// calling the provider again.
+    in_flight: Mutex<InFlight>,
     /// Set on the first 401/403/404: later samples get this cause without a call.
     stopped: OnceLock<String>,
 }
@@ -39,14 +50,22 @@ impl JudgeScorer {
         spec: JudgeSpec,
         provider: Arc<JudgeProvider>,
         renderer: Arc<PromptRenderer>,
-        cache: Option<Arc<dyn JudgeCacheStore>>,
+        cache: Option<Arc<dyn VerdictStore>>,
     ) -> Self {
+        let mut templates = Sha256::new();
+        for name in [SYSTEM_TEMPLATE, spec.template] {
+            let text = renderer.template_source(name);
+            templates.update((text.len() as u64).to_le_bytes());
+            templates.update(text.as_bytes());
+        }
         Self {
             schema: spec.output_schema(),
+            templates_digest: templates.finalize().into(),
             spec,
             provider,
             renderer,
             cache: cache.map(VerdictCache::new),
+            in_flight: Mutex::new(HashMap::new()),
             stopped: OnceLock::new(),
         }
     }
@@ -63,9 +82,10 @@ impl JudgeScorer {
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(bytes);
         };
-        field(b"evalguard-judge-verdict/1");
+        field(b"evalguard-judge-verdict/2");
         field(SYSTEM_TEMPLATE.as_bytes());
         field(self.spec.template.as_bytes());
+        field(&self.templates_digest);
         field(self.spec.name.as_bytes());
         field(format!("{:?}", self.spec.interpretation).as_bytes());
         field(self.spec.criteria.as_deref().unwrap_or("").as_bytes());
@@ -113,6 +133,45 @@ impl JudgeScorer {
                 }
             }
         }
+        let cell = Arc::clone(
+            self.lock_in_flight()
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(OnceCell::new())),
+        );
+        let mut made_here = false;
+        let (outcome, call_usage) = cell
+            .get_or_init(|| {
+                made_here = true;
+                self.call_provider(sample, key.clone())
+            })
+            .await
+            .clone();
+        if made_here {
+            let mut in_flight = self.lock_in_flight();
+            if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                in_flight.remove(&key);
+            }
+            return (outcome, call_usage);
+        }
+        // Another call made this judgment: no request of ours, like a cache hit.
+        usage.cache_hits = 1;
+        (outcome, usage)
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        // A panic while holding the lock cannot leave the map inconsistent.
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Calls the provider for one judgment and caches a scored verdict.
+    async fn call_provider(
+        &self,
+        sample: &TrafficSample,
+        key: String,
+    ) -> (ScoreOutcome, CallUsage) {
+        let mut usage = CallUsage::default();
         if let Some(cause) = self.stopped.get() {
             return (
                 ScoreOutcome::Error {

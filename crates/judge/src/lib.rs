@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod config;
 pub mod embeddings;
+pub mod judge_metrics;
 pub mod judge_scorer;
 pub mod judge_spec;
 pub mod limiter;
@@ -19,6 +20,7 @@ pub mod provider;
 pub mod retry_policy;
 pub mod verdict_cache;
 pub mod verdict_parser;
+pub mod verdict_store;
 mod wire;
 
 pub use catalog::{DEFAULT_JUDGES, JudgeCatalog, JudgeSetupError, builtin_judge_names};
@@ -27,3 +29,4 @@ pub use embeddings::{EmbeddingConfig, OpenAiEmbedder};
 pub use judge_scorer::JudgeScorer;
 pub use judge_spec::{BUILTIN_JUDGES, JudgeSpec};
 pub use provider::JudgeProvider;
+pub use verdict_store::{VerdictStore, VerdictStoreError};

@@ -85,6 +85,16 @@ impl PromptRenderer {
         Ok(Self { env })
     }
 
+    /// The text of a template as compiled (empty for an unknown name). It is
+    /// part of the verdict cache key, so an edited template never serves the
+    /// verdicts of its previous text.
+    pub fn template_source(&self, name: &str) -> String {
+        self.env
+            .get_template(name)
+            .map(|t| t.source().to_owned())
+            .unwrap_or_default()
+    }
+
     /// Renders the prompt of `spec` for `sample`, with `nonce` in every delimiter.
     pub fn render(
         &self,

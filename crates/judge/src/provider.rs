@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::config::{ProviderConfig, ProviderConfigError, ProviderKind};
+use crate::judge_metrics::{RequestOutcome, record_call, record_request};
 use crate::judge_spec::truncate_raw;
 use crate::limiter::AdaptiveLimiter;
 use crate::prompts::RenderedPrompt;
@@ -65,6 +66,18 @@ enum Attempt {
     },
     Fatal(String),
     Failed(String),
+}
+
+fn request_outcome(attempt: &Attempt) -> RequestOutcome {
+    match attempt {
+        Attempt::Done { .. } => RequestOutcome::Ok,
+        Attempt::Retry {
+            rate_limited: true, ..
+        } => RequestOutcome::RateLimited,
+        Attempt::Retry { .. } => RequestOutcome::Retryable,
+        Attempt::Fatal(_) => RequestOutcome::Fatal,
+        Attempt::Failed(_) => RequestOutcome::Failed,
+    }
 }
 
 pub struct JudgeProvider {
@@ -147,6 +160,13 @@ impl JudgeProvider {
 
     /// Makes one judge call, retrying what is worth retrying.
     pub async fn call(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
+        let started = tokio::time::Instant::now();
+        let report = self.call_with_retries(prompt, schema).await;
+        record_call(&self.config, &report, started.elapsed());
+        report
+    }
+
+    async fn call_with_retries(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
         let body = match encode_request(&self.config, prompt, schema) {
             Ok(body) => body,
             Err(e) => {
@@ -185,6 +205,7 @@ impl JudgeProvider {
             let permit = self.limiter.acquire().await;
             report.requests += 1;
             let outcome = self.attempt(&body).await;
+            record_request(&self.config, attempt, request_outcome(&outcome));
             let wait = match outcome {
                 Attempt::Done {
                     reply,

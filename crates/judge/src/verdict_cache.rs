@@ -1,4 +1,4 @@
-//! The judges' view of the verdict cache: reads go to storage, writes go
+//! The judges' view of the verdict cache: reads go to the store, writes go
 //! behind the judge call in batches. One write transaction per verdict cost
 //! more CPU than the judge call itself (measured: about half of a judged
 //! sample's CPU on SQLite), so a background task gathers the verdicts of a
@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use evalguard_storage::{JudgeCacheStore, StorageError};
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use crate::verdict_store::{VerdictStore, VerdictStoreError};
 
 /// How long the writer gathers verdicts before one transaction stores them.
 const WRITE_WINDOW: Duration = Duration::from_millis(100);
@@ -20,14 +21,14 @@ const WRITE_WINDOW: Duration = Duration::from_millis(100);
 const MAX_BATCH: usize = 500;
 
 pub struct VerdictCache {
-    store: Arc<dyn JudgeCacheStore>,
+    store: Arc<dyn VerdictStore>,
     pending: Arc<Mutex<HashMap<String, Value>>>,
     /// Started on the first write, inside the async runtime that makes it.
     queue: OnceLock<mpsc::UnboundedSender<String>>,
 }
 
 impl VerdictCache {
-    pub fn new(store: Arc<dyn JudgeCacheStore>) -> Self {
+    pub fn new(store: Arc<dyn VerdictStore>) -> Self {
         Self {
             store,
             pending: Arc::new(Mutex::new(HashMap::new())),
@@ -35,7 +36,7 @@ impl VerdictCache {
         }
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<Value>, StorageError> {
+    pub async fn get(&self, key: &str) -> Result<Option<Value>, VerdictStoreError> {
         if let Some(verdict) = lock(&self.pending).get(key) {
             return Ok(Some(verdict.clone()));
         }
@@ -67,7 +68,7 @@ fn lock(
 /// Writes queued verdicts until every sender is gone (the scorer is dropped),
 /// then writes what is left and ends.
 fn spawn_writer(
-    store: Arc<dyn JudgeCacheStore>,
+    store: Arc<dyn VerdictStore>,
     pending: Arc<Mutex<HashMap<String, Value>>>,
 ) -> mpsc::UnboundedSender<String> {
     let (sender, mut receiver) = mpsc::unbounded_channel::<String>();

@@ -130,3 +130,16 @@ fn strict_undefined_and_no_context_rubric() {
     assert!(!prompt.user.contains("<context-"));
     assert!(prompt.user.contains("from 1 to 5"));
 }
+
+/// The verdict cache key hashes the templates' text as compiled: it must be
+/// the files' text, so editing a file changes every key of that judge.
+#[test]
+fn template_sources_are_the_files_text() {
+    let renderer = PromptRenderer::new().unwrap();
+    for name in ["system.v1", "hallucination.v1", "rubric.v1"] {
+        let path = format!("{}/templates/{name}.j2", env!("CARGO_MANIFEST_DIR"));
+        let file = std::fs::read_to_string(path).unwrap();
+        assert_eq!(renderer.template_source(name), file, "{name}");
+    }
+    assert_eq!(renderer.template_source("no-such-template"), "");
+}

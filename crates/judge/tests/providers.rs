@@ -15,7 +15,7 @@ use evalguard_domain::ScoreOutcome;
 use evalguard_domain::scoring::{ScoreOptions, Scorer, ScorerAvailability, ScorerCatalog};
 use evalguard_domain::traffic::TrafficSample;
 use evalguard_judge::{JudgeCatalog, JudgeConfig, ProviderConfig, ProviderKind};
-use evalguard_storage::{JudgeCacheStore, StorageError};
+use evalguard_judge::{VerdictStore, VerdictStoreError};
 use serde_json::{Value, json};
 use support::*;
 
@@ -63,18 +63,11 @@ fn anthropic(server: &ScriptedServer) -> ProviderConfig {
 struct MemoryCache(Mutex<HashMap<String, Value>>);
 
 #[async_trait]
-impl JudgeCacheStore for MemoryCache {
-    async fn get_verdict(&self, key: &str) -> Result<Option<Value>, StorageError> {
+impl VerdictStore for MemoryCache {
+    async fn get_verdict(&self, key: &str) -> Result<Option<Value>, VerdictStoreError> {
         Ok(self.0.lock().unwrap().get(key).cloned())
     }
-    async fn put_verdict(&self, key: &str, verdict: &Value) -> Result<(), StorageError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), verdict.clone());
-        Ok(())
-    }
-    async fn put_verdicts(&self, entries: &[(String, Value)]) -> Result<(), StorageError> {
+    async fn put_verdicts(&self, entries: &[(String, Value)]) -> Result<(), VerdictStoreError> {
         let mut map = self.0.lock().unwrap();
         for (key, verdict) in entries {
             map.insert(key.clone(), verdict.clone());
@@ -85,7 +78,7 @@ impl JudgeCacheStore for MemoryCache {
 
 fn catalog_with(
     providers: Vec<ProviderConfig>,
-    cache: Option<Arc<dyn JudgeCacheStore>>,
+    cache: Option<Arc<dyn VerdictStore>>,
 ) -> JudgeCatalog {
     let config = JudgeConfig {
         providers,
@@ -379,7 +372,7 @@ async fn not_applicable_samples_make_no_call() {
 #[tokio::test]
 async fn cache_hits_skip_the_call_and_cache_false_bypasses_reads() {
     let server = ScriptedServer::start(Step::ok(openai_completion(&factual_json()))).await;
-    let cache: Arc<dyn JudgeCacheStore> = Arc::new(MemoryCache::default());
+    let cache: Arc<dyn VerdictStore> = Arc::new(MemoryCache::default());
     let catalog = catalog_with(vec![openai(&server)], Some(Arc::clone(&cache)));
     let scorer = judge(&catalog, "hallucination");
     let first = scorer.score(&paris(), ScoreOptions::default()).await;
@@ -475,7 +468,7 @@ async fn repeats_take_the_majority_and_report_agreement() {
 #[tokio::test]
 async fn repeats_use_distinct_cache_entries() {
     let server = ScriptedServer::start(Step::ok(openai_completion(&factual_json()))).await;
-    let cache: Arc<dyn JudgeCacheStore> = Arc::new(MemoryCache::default());
+    let cache: Arc<dyn VerdictStore> = Arc::new(MemoryCache::default());
     let catalog = catalog_with(vec![openai(&server)], Some(cache));
     let scorer = judge(&catalog, "hallucination");
     let first = scorer
@@ -675,4 +668,49 @@ fn provider_config_reads_from_toml_and_redacts() {
     assert!(!config.providers[1].structured_output);
     assert_eq!(config.scorers["toxicity"], "claude");
     config.validate().unwrap();
+}
+
+#[tokio::test]
+async fn identical_judgments_in_flight_are_made_once() {
+    // A slow judge: eight identical requests arrive while the first is out.
+    let server = ScriptedServer::start(
+        Step::ok(openai_completion(&factual_json())).delayed(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let catalog = catalog_with(vec![openai(&server)], None);
+    let scorer = judge(&catalog, "hallucination");
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let scorer = Arc::clone(&scorer);
+        calls.spawn(async move { scorer.score(&paris(), ScoreOptions::default()).await });
+    }
+    let runs = calls.join_all().await;
+    assert_eq!(
+        server.requests(),
+        1,
+        "one provider call for eight identical judgments"
+    );
+    let made: Vec<_> = runs
+        .iter()
+        .filter(|r| r.usage.judge_requests == 1)
+        .collect();
+    assert_eq!(made.len(), 1, "exactly one run reports the request");
+    for run in &runs {
+        assert_eq!(run.outcome, runs[0].outcome);
+        assert!(
+            matches!(run.outcome, ScoreOutcome::Scored { .. }),
+            "{:?}",
+            run.outcome
+        );
+    }
+    assert_eq!(runs.iter().map(|r| r.usage.cache_hits).sum::<u64>(), 7);
+    // Once made, a different sample is a new judgment.
+    let other = scorer
+        .score(
+            &sample("Lyon.", &["Paris is the capital of France."]),
+            ScoreOptions::default(),
+        )
+        .await;
+    assert_eq!(other.usage.judge_requests, 1);
+    assert_eq!(server.requests(), 2);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use evalguard_judge::verdict_cache::VerdictCache;
-use evalguard_storage::{JudgeCacheStore, StorageError};
+use evalguard_judge::{VerdictStore, VerdictStoreError};
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -17,15 +17,11 @@ struct CountingStore {
 }
 
 #[async_trait]
-impl JudgeCacheStore for CountingStore {
-    async fn get_verdict(&self, key: &str) -> Result<Option<Value>, StorageError> {
+impl VerdictStore for CountingStore {
+    async fn get_verdict(&self, key: &str) -> Result<Option<Value>, VerdictStoreError> {
         Ok(self.verdicts.lock().unwrap().get(key).cloned())
     }
-    async fn put_verdict(&self, key: &str, verdict: &Value) -> Result<(), StorageError> {
-        self.put_verdicts(&[(key.to_owned(), verdict.clone())])
-            .await
-    }
-    async fn put_verdicts(&self, entries: &[(String, Value)]) -> Result<(), StorageError> {
+    async fn put_verdicts(&self, entries: &[(String, Value)]) -> Result<(), VerdictStoreError> {
         self.batches.lock().unwrap().push(entries.len());
         let mut verdicts = self.verdicts.lock().unwrap();
         for (key, verdict) in entries {

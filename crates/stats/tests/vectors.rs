@@ -1,16 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Every case of shared/testdata/stats/vectors.json, compared with the
-//! tolerances its README gives. The file must exist: CI checks out `shared/`
-//! beside the repository, so a missing file is a failure, not a skip.
+//! Every case of tests/data/vectors.json (SciPy reference values), compared
+//! with the tolerances tests/data/README.md gives. The file lives in the
+//! repository, so a fresh clone runs every case; a missing file is a failure.
 
 use evalguard_stats::ks::{ks_asymp_pvalue, ks_exact_pvalue, ks_statistic_sorted};
 use evalguard_stats::*;
 use serde_json::Value;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/testdata/stats/vectors.json"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors.json");
 
 /// Tolerance classes from the README.
 #[derive(Clone, Copy)]

@@ -28,6 +28,7 @@ pub struct Storage {
     pub results: Arc<dyn ResultStore>,
     pub judge_cache: Arc<dyn JudgeCacheStore>,
     pub webhooks: Arc<dyn WebhookStore>,
+    pub retention: Arc<dyn RetentionStore>,
     pub health: Arc<dyn HealthCheck>,
     pub backend: Backend,
 }
@@ -48,6 +49,7 @@ impl Storage {
             + ResultStore
             + JudgeCacheStore
             + WebhookStore
+            + RetentionStore
             + HealthCheck
             + 'static,
     {
@@ -59,6 +61,7 @@ impl Storage {
             results: db.clone(),
             judge_cache: db.clone(),
             webhooks: db.clone(),
+            retention: db.clone(),
             health: db,
             backend,
         }

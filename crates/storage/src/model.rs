@@ -136,6 +136,8 @@ pub struct QueueDepth {
     pub succeeded: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// When the job waiting longest was enqueued; `None` with none queued.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
 }
 
 /// Every scorer's outcome for one sample of one job.
@@ -190,4 +192,16 @@ pub struct DeliveryAttempt {
     /// `None` when delivered or given up; else when to try again.
     pub retry_at: Option<DateTime<Utc>>,
     pub delivered: bool,
+}
+
+/// Which of a project's traffic samples to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrafficSelection {
+    /// The samples with these client ids (unknown ids are ignored).
+    SampleIds(Vec<String>),
+    /// The samples whose timestamp is in `[from, to)`; an open end is unbounded.
+    TimeRange {
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    },
 }

@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
 
 use crate::{Storage, StorageError};
@@ -37,18 +37,36 @@ pub async fn try_fresh_sqlite() -> Result<(Storage, tempfile::TempDir), StorageE
 }
 
 /// The URL of a new, empty PostgreSQL database on the server named by
-/// `EVALGUARD_TEST_POSTGRES_URL`; `None` (with a printed notice) when unset.
-/// Panics when the variable is set but the server cannot be used: a test
-/// run that asked for PostgreSQL must not silently skip it.
+/// `EVALGUARD_TEST_POSTGRES_URL`; `None` (with a printed notice) when unset
+/// on a developer's machine. Panics when the variable is set but the server
+/// cannot be used, and when it is unset while `CI` is set: a test run that
+/// must cover PostgreSQL never passes by skipping it.
 #[allow(clippy::panic)]
 pub async fn fresh_postgres() -> Option<String> {
-    let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
+    let Some(base) = postgres_base_url(
+        std::env::var(POSTGRES_URL_VAR).ok(),
+        std::env::var_os("CI").is_some(),
+    ) else {
         eprintln!("{POSTGRES_URL_VAR} is unset: skipping PostgreSQL");
         return None;
     };
     match create_postgres_database(&base).await {
         Ok(url) => Some(url),
         Err(e) => panic!("{POSTGRES_URL_VAR}={base}: cannot create a test database: {e}"),
+    }
+}
+
+/// The server to create test databases on: the variable's value, or `None`
+/// to skip. Unset (or empty) under CI is a failure, not a skip.
+#[allow(clippy::panic)]
+fn postgres_base_url(configured: Option<String>, in_ci: bool) -> Option<String> {
+    match configured.filter(|url| !url.trim().is_empty()) {
+        Some(url) => Some(url),
+        None if in_ci => panic!(
+            "CI is set but {POSTGRES_URL_VAR} is not: the PostgreSQL tests cannot run \
+             (point {POSTGRES_URL_VAR} at a server, e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+        ),
+        None => None,
     }
 }
 
@@ -66,6 +84,37 @@ async fn create_postgres_database(base: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// Moves the lease clock on: every running job's lease ends as if its worker
+/// had stopped heartbeating a lease ago. Lease tests call this instead of
+/// sleeping past a short lease, so they hold on a loaded machine too.
+/// `url` is the database's URL (`sqlite://…` or `postgres://…`); returns how
+/// many leases expired.
+pub async fn expire_running_leases(url: &str) -> Result<u64, StorageError> {
+    // Leases are compared with the database's clock (PostgreSQL) or the
+    // writer's (SQLite, microseconds since the epoch): an hour ago, and the
+    // epoch, are in the past for each whatever lease length the test used.
+    let done = if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query(
+            "UPDATE jobs SET lease_expires_at = 0 \
+             WHERE status = 'running' AND lease_expires_at IS NOT NULL",
+        )
+        .execute(&mut conn)
+        .await?
+        .rows_affected()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query(
+            "UPDATE jobs SET lease_expires_at = now() - interval '1 hour' \
+             WHERE status = 'running' AND lease_expires_at IS NOT NULL",
+        )
+        .execute(&mut conn)
+        .await?
+        .rows_affected()
+    };
+    Ok(done)
+}
+
 /// Storage on a fresh PostgreSQL database, or `None` when none is configured.
 pub async fn fresh_postgres_storage() -> Option<Storage> {
     let url = fresh_postgres().await?;
@@ -73,5 +122,38 @@ pub async fn fresh_postgres_storage() -> Option<Storage> {
         Ok(storage) => Some(storage),
         #[allow(clippy::panic)]
         Err(e) => panic!("cannot open the PostgreSQL test database {url}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_base_url;
+
+    #[test]
+    fn a_configured_server_is_used_in_and_out_of_ci() {
+        let url = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+        assert_eq!(
+            postgres_base_url(Some(url.clone()), false),
+            Some(url.clone())
+        );
+        assert_eq!(postgres_base_url(Some(url.clone()), true), Some(url));
+    }
+
+    #[test]
+    fn no_server_outside_ci_skips() {
+        assert_eq!(postgres_base_url(None, false), None);
+        assert_eq!(postgres_base_url(Some("  ".to_owned()), false), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "CI is set")]
+    fn no_server_in_ci_fails() {
+        postgres_base_url(None, true);
+    }
+
+    #[test]
+    #[should_panic(expected = "CI is set")]
+    fn an_empty_server_url_in_ci_fails() {
+        postgres_base_url(Some(String::new()), true);
     }
 }

@@ -19,6 +19,8 @@ type Result<T> = std::result::Result<T, StorageError>;
 pub trait AccessStore: Send + Sync {
     /// The id of the organization with this name, created when missing.
     async fn ensure_org(&self, name: &str) -> Result<OrgId>;
+    /// The id of the organization with this name; `None` when there is none.
+    async fn find_org(&self, name: &str) -> Result<Option<OrgId>>;
     async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord>;
     /// The key with this public id, revoked or not (the caller checks).
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>>;
@@ -26,6 +28,32 @@ pub trait AccessStore: Send + Sync {
     async fn list_api_keys(&self, org: OrgId) -> Result<Vec<ApiKeyRecord>>;
     /// `false` when no such key exists in the organization.
     async fn revoke_api_key(&self, org: OrgId, key_id: &str, at: DateTime<Utc>) -> Result<bool>;
+}
+
+/// Deletion of old data (retention) and of a project's traffic on request
+/// (privacy). Every method deletes at most `limit` rows in one short
+/// transaction and returns how many it deleted: callers loop until fewer
+/// than `limit` come back, so SQLite's single writer is never held long.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Traffic samples whose timestamp is before `cutoff`.
+    async fn delete_traffic_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Per-sample results of jobs that finished before `cutoff` (the jobs,
+    /// with their summaries and flags, stay).
+    async fn delete_results_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Cached verdicts stored before `cutoff`.
+    async fn delete_verdicts_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Webhook deliveries created before `cutoff` that are finished
+    /// (delivered or given up); pending ones are kept.
+    async fn delete_deliveries_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// One project's traffic samples that `selection` names.
+    async fn delete_project_traffic(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        selection: &TrafficSelection,
+        limit: u32,
+    ) -> Result<u64>;
 }
 
 #[async_trait]

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use evalguard_domain::analysis::TextEmbedder;
 
+use crate::clock::{Clock, SystemClock};
+
 /// A configured embedding model for drift of the inputs' meaning.
 #[derive(Clone)]
 pub struct ConfiguredEmbedder(pub Arc<dyn TextEmbedder>);
@@ -37,6 +39,8 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Embeds inputs for the input drift test; `None` uses the built-in embedding.
     pub embedder: Option<ConfiguredEmbedder>,
+    /// What idle loops wait on between polls of the queue.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for WorkerConfig {
@@ -53,6 +57,7 @@ impl Default for WorkerConfig {
             result_flush: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(5),
             embedder: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }

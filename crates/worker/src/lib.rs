@@ -7,19 +7,23 @@
 //! resumes without scoring finished samples again.
 
 mod analysis;
+mod clock;
 mod config;
 mod events;
 mod lease;
 pub mod metrics_names;
 mod plan;
 mod pool;
+mod retention;
 mod runner;
 mod samples;
 mod scoring;
 mod session;
 pub mod webhook;
 
+pub use clock::{Clock, ClockSleep, SystemClock};
 pub use config::{ConfiguredEmbedder, WorkerConfig};
 pub use pool::spawn_job_workers;
+pub use retention::{RetentionConfig, SweepReport, spawn_retention_sweeper, sweep_once};
 pub use runner::{JobRunner, RunOutcome};
 pub use webhook::{WebhookConfig, sign, spawn_webhook_deliverer};

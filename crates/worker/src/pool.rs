@@ -56,6 +56,11 @@ async fn worker_loop(
     let config = runner.config().clone();
     tracing::debug!(worker = %config.worker_id, index, "worker loop started");
     while !shutdown.is_cancelled() {
+        // Listen for wakeups before looking at the queue: a job enqueued
+        // (and notified) while the claim below finds nothing still wakes us.
+        let woken = wakeup.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         // Not raced against shutdown: a claim dropped half-way could hold a
         // job for a whole lease without running it.
         match runner_storage_claim(&runner).await {
@@ -77,15 +82,15 @@ async fn worker_loop(
             Ok(None) => {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = wakeup.notified() => {}
-                    () = tokio::time::sleep(config.poll_interval) => {}
+                    () = woken => {}
+                    () = config.clock.sleep(config.poll_interval) => {}
                 }
             }
             Err(error) => {
                 tracing::warn!(%error, "could not claim a job");
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(config.poll_interval.max(std::time::Duration::from_secs(1))) => {}
+                    () = config.clock.sleep(config.poll_interval.max(std::time::Duration::from_secs(1))) => {}
                 }
             }
         }

@@ -266,18 +266,16 @@ async fn a_crashed_run_resumes_without_rescoring() {
     ]);
     let id = fx.enqueue(request).await;
 
-    // First run: a short lease, crashes (is dropped) after 12 samples were scored.
-    let mut first_config = config("crashing");
-    first_config.lease = Duration::from_millis(600);
+    // First run: crashes (is dropped) after 12 samples were scored.
     let first = Arc::new(JobRunner::new(
         fx.storage.clone(),
         catalog(vec![judge.clone()]),
-        first_config,
+        config("crashing"),
     ));
     let claimed = fx
         .storage
         .jobs
-        .claim_job("crashing", Duration::from_millis(600))
+        .claim_job("crashing", Duration::from_secs(10))
         .await
         .unwrap()
         .unwrap();
@@ -313,7 +311,8 @@ async fn a_crashed_run_resumes_without_rescoring() {
             .unwrap()
             .is_none()
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The dead worker's lease runs out.
+    fx.expire_leases().await;
 
     gate.add_permits(1_000);
     let second = JobRunner::new(

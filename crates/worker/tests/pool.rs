@@ -13,15 +13,28 @@ use evalguard_worker::spawn_job_workers;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+async fn until_succeeded(fx: &Fixture, id: evalguard_domain::JobId) {
+    let storage = fx.storage.clone();
+    let org = fx.org;
+    eventually(Duration::from_secs(10), || {
+        let storage = storage.clone();
+        async move {
+            storage.jobs.get_job(org, id).await.unwrap().unwrap().status == JobStatus::Succeeded
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn workers_run_queued_jobs_and_stop_on_shutdown() {
     let fx = fixture().await;
     fx.traffic("m1", 20, 0).await;
     let wakeup = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
+    let clock = Arc::new(ManualClock::default());
     let mut cfg = config("pool");
     cfg.concurrency = 2;
-    cfg.poll_interval = Duration::from_secs(30); // only the wakeup can start them quickly
+    cfg.clock = clock.clone(); // never advanced: only the wakeup can start them
     let handle = spawn_job_workers(
         fx.storage.clone(),
         catalog(vec![]),
@@ -29,7 +42,8 @@ async fn workers_run_queued_jobs_and_stop_on_shutdown() {
         wakeup.clone(),
         shutdown.clone(),
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Both loops found the queue empty and wait.
+    clock.until_sleeping(2).await;
     let ids = [
         fx.enqueue(fx.request("m1", 5)).await,
         fx.enqueue(fx.request("m1", 10)).await,
@@ -37,17 +51,44 @@ async fn workers_run_queued_jobs_and_stop_on_shutdown() {
     ];
     wakeup.notify_waiters();
     for id in ids {
-        let storage = fx.storage.clone();
-        let org = fx.org;
-        eventually(Duration::from_secs(10), || {
-            let storage = storage.clone();
-            async move {
-                storage.jobs.get_job(org, id).await.unwrap().unwrap().status == JobStatus::Succeeded
-            }
-        })
-        .await;
+        until_succeeded(&fx, id).await;
     }
     assert_eq!(fx.job(ids[2]).await.progress.done, 20);
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(2), handle)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn idle_workers_find_unannounced_jobs_when_the_poll_interval_passes() {
+    let fx = fixture().await;
+    fx.traffic("m1", 5, 0).await;
+    let shutdown = CancellationToken::new();
+    let clock = Arc::new(ManualClock::default());
+    let mut cfg = config("poller");
+    cfg.poll_interval = Duration::from_secs(30);
+    cfg.clock = clock.clone();
+    let handle = spawn_job_workers(
+        fx.storage.clone(),
+        catalog(vec![]),
+        cfg,
+        Arc::new(Notify::new()),
+        shutdown.clone(),
+    );
+    clock.until_sleeping(1).await;
+    // Another process enqueued it: no wakeup reaches this one.
+    let id = fx.enqueue(fx.request("m1", 5)).await;
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(
+        clock.sleeping(),
+        1,
+        "still waiting before the interval ends"
+    );
+    assert_eq!(fx.job(id).await.status, JobStatus::Queued);
+    clock.advance(Duration::from_secs(1));
+    until_succeeded(&fx, id).await;
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(2), handle)
         .await

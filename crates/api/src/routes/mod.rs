@@ -7,6 +7,7 @@ pub(crate) mod keys;
 pub(crate) mod projects;
 pub(crate) mod scorers;
 pub(crate) mod traffic;
+pub(crate) mod traffic_deletion;
 pub(crate) mod webhooks;
 
 use evalguard_domain::ProjectId;

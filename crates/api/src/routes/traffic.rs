@@ -120,6 +120,7 @@ pub(crate) async fn ingest(
         .traffic
         .insert_samples(caller.0.org_id, &samples)
         .await?;
+    crate::metrics::record_ingest(samples.len(), stored);
     Ok((
         StatusCode::ACCEPTED,
         Json(TrafficAccepted {

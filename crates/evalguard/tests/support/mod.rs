@@ -48,6 +48,14 @@ impl TestApp {
         Some(Self::start(config, None).await)
     }
 
+    /// On `db` with a tweaked configuration; `None` when PostgreSQL is not configured.
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        match db {
+            Db::Sqlite => Some(Self::spawn_sqlite_with(tweak).await),
+            Db::Postgres => Self::spawn_postgres_with(tweak).await,
+        }
+    }
+
     pub async fn spawn(db: Db) -> Option<Self> {
         match db {
             Db::Sqlite => Some(Self::spawn_sqlite().await),
@@ -180,6 +188,20 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Generates, per scenario `async fn name(db: Db)` of the test file,
+/// `sqlite::name` and `postgres::name` (use with `#[macro_use] mod support;`).
+#[allow(unused_macros)]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::Db::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(super::Db::Postgres).await; })*
+        }
+    };
 }
 
 /// A traffic sample with the given id and output.

@@ -54,6 +54,14 @@ impl AccessStore for PostgresStore {
         Ok(OrgId(id))
     }
 
+    async fn find_org(&self, name: &str) -> Result<Option<OrgId>, StorageError> {
+        let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM orgs WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(OrgId))
+    }
+
     async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StorageError> {
         let row = sqlx::query(
             "INSERT INTO api_keys (org_id, key_id, hash, role, project_id, name, created_at) \

@@ -335,6 +335,10 @@ impl JobStore for PostgresStore {
                 JobStatus::Cancelled => depth.cancelled = n,
             }
         }
+        depth.oldest_queued_at =
+            sqlx::query_scalar("SELECT min(created_at) FROM jobs WHERE status = 'queued'")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(depth)
     }
 }

@@ -53,6 +53,14 @@ impl AccessStore for SqliteStore {
         Ok(OrgId(parse_uuid(&id)?))
     }
 
+    async fn find_org(&self, name: &str) -> Result<Option<OrgId>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM orgs WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?;
+        id.map(|id| parse_uuid(&id).map(OrgId)).transpose()
+    }
+
     async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
         let created_at = Utc::now();
         let mut tx = self.write_tx().await?;

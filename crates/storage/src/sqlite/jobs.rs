@@ -382,6 +382,11 @@ impl JobStore for SqliteStore {
                 None => return Err(StorageError::Corrupt(format!("job status {status:?}"))),
             }
         }
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM jobs WHERE status = 'queued'")
+                .fetch_one(&self.reader)
+                .await?;
+        depth.oldest_queued_at = from_micros_opt(oldest)?;
         Ok(depth)
     }
 }

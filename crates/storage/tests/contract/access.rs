@@ -13,6 +13,10 @@ pub async fn orgs_are_created_once_by_name(db: &Db) {
     let other = db.access.ensure_org("globex").await.unwrap();
     assert_eq!(a, again);
     assert_ne!(a, other);
+    // Looking an organization up never creates it.
+    assert_eq!(db.access.find_org("acme").await.unwrap(), Some(a));
+    assert_eq!(db.access.find_org("initech").await.unwrap(), None);
+    assert_eq!(db.access.find_org("initech").await.unwrap(), None);
 }
 
 fn key(org: evalguard_domain::OrgId, key_id: &str, role: Role) -> NewApiKey {

@@ -42,6 +42,13 @@ pub async fn postgres() -> Option<Db> {
 }
 
 impl Db {
+    /// Every running job's lease ends now, as if its worker stopped.
+    pub async fn expire_leases(&self) {
+        evalguard_storage::testing::expire_running_leases(&self.url)
+            .await
+            .unwrap();
+    }
+
     /// Makes every insert of a traffic sample with id `poison` fail, to prove
     /// a batch is all or nothing. Uses a side connection: no store exposes this.
     pub async fn poison_sample_inserts(&self) {

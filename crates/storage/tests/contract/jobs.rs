@@ -246,9 +246,14 @@ pub async fn queue_depth_counts_by_status(db: &Db) {
     let (a, b) = two_orgs(db).await;
     assert_eq!(db.jobs.queue_depth().await.unwrap(), QueueDepth::default());
     let t = target("bot", "m", "p");
+    let mut enqueued = Vec::new();
     for org in [a, a, a, b] {
-        db.jobs.enqueue(new_job(org, &t, None)).await.unwrap();
+        enqueued.push(db.jobs.enqueue(new_job(org, &t, None)).await.unwrap().0);
     }
+    assert_eq!(
+        db.jobs.queue_depth().await.unwrap().oldest_queued_at,
+        Some(enqueued[0].created_at)
+    );
     let first = db
         .jobs
         .claim_job("w", Duration::from_secs(30))
@@ -291,6 +296,8 @@ pub async fn queue_depth_counts_by_status(db: &Db) {
             succeeded: 1,
             failed: 1,
             cancelled: 0,
+            // The last one enqueued is the only one still waiting.
+            oldest_queued_at: Some(enqueued[3].created_at),
         }
     );
 }

@@ -124,17 +124,13 @@ pub async fn an_expired_lease_is_reclaimed_with_a_new_attempt(db: &Db) {
         .enqueue(new_job(a, &target("bot", "m", "p"), None))
         .await
         .unwrap();
-    let first = db
-        .jobs
-        .claim_job("crashed", Duration::from_millis(200))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = db.jobs.claim_job("crashed", LONG).await.unwrap().unwrap();
     assert_eq!(first.attempt, 1);
     let started = first.job.started_at.unwrap();
     // Within the lease nobody else gets it.
     assert!(db.jobs.claim_job("other", LONG).await.unwrap().is_none());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The worker "crashed": its lease runs out without heartbeats.
+    db.expire_leases().await;
     let second = db.jobs.claim_job("rescuer", LONG).await.unwrap().unwrap();
     assert_eq!(second.job.id, job.id);
     assert_eq!(second.attempt, 2);
@@ -157,23 +153,17 @@ pub async fn heartbeats_report_held_cancelled_or_lost(db: &Db) {
     let (a, _) = two_orgs(db).await;
     let t = target("bot", "m", "p");
     let (job, _) = db.jobs.enqueue(new_job(a, &t, None)).await.unwrap();
-    db.jobs
-        .claim_job("w1", Duration::from_millis(300))
-        .await
-        .unwrap()
-        .unwrap();
-    // Heartbeats keep extending a short lease past its first expiry.
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(120)).await;
+    db.jobs.claim_job("w1", LONG).await.unwrap().unwrap();
+    // A heartbeat renews the lease: after each expiry, the holder's
+    // heartbeat (before anyone claims the job) makes it its own again.
+    for _ in 0..2 {
+        db.expire_leases().await;
         assert_eq!(
-            db.jobs
-                .heartbeat(job.id, "w1", Duration::from_millis(300))
-                .await
-                .unwrap(),
+            db.jobs.heartbeat(job.id, "w1", LONG).await.unwrap(),
             LeaseState::Held
         );
+        assert!(db.jobs.claim_job("w2", LONG).await.unwrap().is_none());
     }
-    assert!(db.jobs.claim_job("w2", LONG).await.unwrap().is_none());
     assert_eq!(
         db.jobs.heartbeat(job.id, "w2", LONG).await.unwrap(),
         LeaseState::Lost

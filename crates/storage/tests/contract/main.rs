@@ -1,6 +1,7 @@
 //! The storage contract: every case is written once against `Storage` and
 //! run on both backends. PostgreSQL cases need `EVALGUARD_TEST_POSTGRES_URL`
-//! (each gets a fresh database); without it they print a notice and pass.
+//! (each gets a fresh database); without it they print a notice and pass,
+//! except under CI (`CI` set), where a missing database fails them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
@@ -8,6 +9,7 @@ mod fixture;
 mod jobs;
 mod leases;
 mod results;
+mod retention;
 mod traffic;
 mod webhooks;
 
@@ -70,4 +72,8 @@ contract_tests! {
     webhooks::deliveries_are_leased_and_retried,
     webhooks::endpoints_are_isolated_between_orgs,
     webhooks::finishing_a_job_queues_its_events,
+    retention::old_traffic_is_swept_in_batches,
+    retention::a_projects_traffic_is_deleted_by_id_or_time_range,
+    retention::results_of_old_finished_jobs_are_swept,
+    retention::old_verdicts_and_finished_deliveries_are_swept,
 }

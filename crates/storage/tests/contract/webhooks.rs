@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::fixture::{Db, new_job, now_micros, pid, project, target, two_orgs};
 use crate::leases::completion;
 
-fn endpoint(org: OrgId, project: &str, events: &[&str]) -> WebhookEndpoint {
+pub fn endpoint(org: OrgId, project: &str, events: &[&str]) -> WebhookEndpoint {
     WebhookEndpoint {
         id: Uuid::now_v7(),
         org_id: org,

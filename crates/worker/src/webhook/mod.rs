@@ -13,7 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::events::{EVENT_COMPLETED, EVENT_FLAGGED, event_payload};
-use crate::metrics_names::WEBHOOK_ATTEMPTS;
+use crate::metrics_names::{WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES};
 pub use signature::sign;
 pub use target::{CheckedTarget, TargetError, check_target};
 
@@ -166,6 +166,9 @@ pub async fn deliver(
         "failed"
     };
     metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
+    if outcome != "retry" {
+        metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+    }
     tracing::info!(delivery = %delivery.id, endpoint = %endpoint.id, attempt = attempt_no, outcome,
         error = record.error.as_deref().unwrap_or(""), "webhook attempt");
     if let Err(error) = storage.webhooks.record_attempt(delivery.id, &record).await {

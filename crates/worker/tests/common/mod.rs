@@ -57,6 +57,14 @@ pub fn at(minute: i64) -> DateTime<Utc> {
 }
 
 impl Fixture {
+    /// Every running job's lease ends now, as if its worker stopped.
+    pub async fn expire_leases(&self) {
+        let url = evalguard_storage::testing::sqlite_url(&self._dir);
+        evalguard_storage::testing::expire_running_leases(&url)
+            .await
+            .unwrap();
+    }
+
     pub fn target(&self, model: &str) -> Target {
         Target {
             model: model.to_owned(),
@@ -152,6 +160,71 @@ pub fn config(worker: &str) -> WorkerConfig {
         result_flush: Duration::from_millis(50),
         shutdown_grace: Duration::from_millis(200),
         embedder: None,
+        clock: Arc::new(evalguard_worker::SystemClock),
+    }
+}
+
+/// A clock that only moves when the test says so. Tests wait on it for the
+/// worker loops to be idle instead of sleeping and hoping they are.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    state: Mutex<ManualTime>,
+    sleeper_added: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct ManualTime {
+    now: Duration,
+    sleepers: Vec<(Duration, tokio::sync::oneshot::Sender<()>)>,
+}
+
+impl evalguard_worker::Clock for ManualClock {
+    fn sleep(&self, duration: Duration) -> evalguard_worker::ClockSleep {
+        let (wake, woken) = tokio::sync::oneshot::channel();
+        {
+            let mut time = self.state.lock().unwrap();
+            let deadline = time.now + duration;
+            time.sleepers.push((deadline, wake));
+        }
+        self.sleeper_added.notify_waiters();
+        Box::pin(async move {
+            let _ = woken.await;
+        })
+    }
+}
+
+impl ManualClock {
+    /// Waits until `n` waits on this clock are pending (e.g. `n` idle loops).
+    pub async fn until_sleeping(&self, n: usize) {
+        loop {
+            let added = self.sleeper_added.notified();
+            tokio::pin!(added);
+            added.as_mut().enable();
+            if self.sleeping() >= n {
+                return;
+            }
+            added.await;
+        }
+    }
+
+    /// Waits still pending: their sleeper has neither been woken nor given up.
+    pub fn sleeping(&self) -> usize {
+        let time = self.state.lock().unwrap();
+        time.sleepers.iter().filter(|(_, s)| !s.is_closed()).count()
+    }
+
+    /// Moves time on by `by`, ending every wait that is due.
+    pub fn advance(&self, by: Duration) {
+        let mut time = self.state.lock().unwrap();
+        time.now += by;
+        let now = time.now;
+        let (due, later) = std::mem::take(&mut time.sleepers)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(deadline, _)| *deadline <= now);
+        time.sleepers = later;
+        for (_, wake) in due {
+            let _ = wake.send(());
+        }
     }
 }
 
