@@ -47,11 +47,18 @@ const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
 /// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build with a bundled SQLite).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        7,
+        "warnings and passed",
+        include_str!("../../migrations/sqlite/0007_warnings_and_passed.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
