@@ -166,12 +166,55 @@ impl SampleRole {
     }
 }
 
-/// Every scorer's outcome for one sample of a job: one item of `/results`.
+/// Every scorer's outcome for one sample of a job, with the sample it
+/// judged: one item of `/results`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SampleResult {
     pub sample_id: String,
+    /// One of the scores did not pass.
     pub flagged: bool,
-    pub scores: BTreeMap<String, ScoreOutcome>,
+    /// The sample as it was judged (absent only if it could not be read back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<JudgedSample>,
+    pub scores: BTreeMap<String, ResultScore>,
+}
+
+/// The parts of a traffic sample a person needs to understand a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JudgedSample {
+    pub input: String,
+    pub output: String,
+    #[serde(default)]
+    pub context: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub model: String,
+    pub prompt_id: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&TrafficSample> for JudgedSample {
+    fn from(s: &TrafficSample) -> Self {
+        Self {
+            input: s.input.clone(),
+            output: s.output.clone(),
+            context: s.context.clone(),
+            reference: s.reference.clone(),
+            model: s.model.clone(),
+            prompt_id: s.prompt_id.clone(),
+            timestamp: s.timestamp,
+        }
+    }
+}
+
+/// One scorer's outcome for a sample, and whether it passed the scorer's
+/// threshold (absent for scorers without one, and for outcomes other than `scored`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ResultScore {
+    #[serde(flatten)]
+    pub outcome: ScoreOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
 }
 
 /// Whether a named scorer can run for a project.

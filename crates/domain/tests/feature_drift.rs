@@ -71,6 +71,7 @@ fn input_meaning_drift_is_detected_by_embeddings() {
                 baseline: TextFeatures::from_samples(baseline),
                 ..FeatureSides::default()
             }),
+            scorers_requested: false,
         })
     };
     let shifted = analyse_features(&make(&travel, 60), &make(&billing, 60));
@@ -123,6 +124,7 @@ fn features_covered_by_a_scorer_are_not_tested_twice() {
         )],
         thresholds: ResolvedThresholds::default(),
         features: Some(features),
+        scorers_requested: false,
     });
     let output_length: Vec<&Flag> = analysis
         .flags

@@ -131,34 +131,71 @@ pub enum KeysCommand {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The server's base URL.
-    #[arg(long, env = "EVALGUARD_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// An API key of role member or above.
+    /// The server's base URL [env: EVALGUARD_URL, else EVALGUARD_BASE_URL; default: http://127.0.0.1:8080].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The API key (role member or above).
     #[arg(long, env = "EVALGUARD_API_KEY", hide_env_values = true)]
     pub api_key: String,
-    /// The deployed target's project id.
+    /// The project of the deployed target.
     #[arg(long)]
     pub project: String,
-    /// The deployed target's model.
+    /// The deployed model.
     #[arg(long)]
     pub model: String,
-    /// The deployed target's prompt id.
+    /// The deployed prompt.
     #[arg(long)]
     pub prompt_id: String,
-    /// How many recent samples to evaluate.
+    /// How many recent samples to evaluate (server default: 100).
     #[arg(long)]
     pub samples: Option<u32>,
-    /// Compare with this model's traffic on the same prompt.
+    /// Compare with this model's traffic (on --baseline-prompt-id, else the same prompt).
     #[arg(long)]
     pub baseline_model: Option<String>,
-    /// Flag kinds that fail the gate (default: all).
+    /// The baseline's prompt (with --baseline-model; default: --prompt-id).
+    #[arg(long, requires = "baseline_model")]
+    pub baseline_prompt_id: Option<String>,
+    /// Scorers to run, comma-separated (default: the project's scorer set).
+    #[arg(long, value_delimiter = ',')]
+    pub scorers: Option<Vec<String>>,
+    /// Flag kinds that fail the gate: hallucination, regression, drift (default: all).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "hallucination,regression,drift"
     )]
     pub fail_on: Vec<String>,
+    /// Judge every sample anew instead of reusing cached verdicts.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Judge each sample this many times, 1 to 5 (majority verdict).
+    #[arg(long)]
+    pub repeats: Option<u32>,
+    /// Significance level of regression flags, after Benjamini–Hochberg (server default 0.05).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Smallest worsening worth a regression flag, on the 0–1 scale (server default 0.05).
+    #[arg(long)]
+    pub min_effect: Option<f64>,
+    /// Tolerated hallucination rate (server default 0.05).
+    #[arg(long)]
+    pub hallucination_rate: Option<f64>,
+    /// False discovery rate of drift flags (server default 0.05).
+    #[arg(long)]
+    pub drift_fdr: Option<f64>,
+    /// Distance above which large samples drift (server default 0.1).
+    #[arg(long)]
+    pub drift_distance: Option<f64>,
+    /// Stop judging once this much is spent (the job is then partial).
+    #[arg(long)]
+    pub max_cost_usd: Option<f64>,
+    /// Share of a scorer's samples that may lack a verdict (error or unparsable)
+    /// before the gate refuses to decide and exits 2.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_missing_verdicts: f64,
+    /// Exit 2 when the job found no baseline to compare with.
+    #[arg(long)]
+    pub require_baseline: bool,
     /// Print the finished job as JSON instead of a report.
     #[arg(long)]
     pub json: bool,

@@ -43,6 +43,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(match gate::run(&args).await? {
                 GateOutcome::Pass => ExitCode::SUCCESS,
                 GateOutcome::Flagged => ExitCode::from(1),
+                GateOutcome::Undecided(reasons) => {
+                    for reason in reasons {
+                        eprintln!("evalguard: cannot decide: {reason}");
+                    }
+                    ExitCode::from(2)
+                }
             });
         }
         Command::Serve(args) => {

@@ -146,7 +146,13 @@ async fn the_ci_gate_exits_0_1_or_2() {
         .await;
     assert_eq!(r.status(), 202);
 
-    let flagged = tokio::task::block_in_place(|| gate(&app, &key, &["--samples", "100"]));
+    let flagged = tokio::task::block_in_place(|| {
+        gate(
+            &app,
+            &key,
+            &["--samples", "100", "--fail-on", "regression,drift"],
+        )
+    });
     let report = String::from_utf8_lossy(&flagged.stdout);
     assert_eq!(
         flagged.status.code(),
@@ -156,16 +162,17 @@ async fn the_ci_gate_exits_0_1_or_2() {
     );
     assert!(report.contains("regression"), "{report}");
 
-    // Only drift fails this gate, and refusals are a regression, not necessarily drift:
-    // with --json the job comes out whole.
+    // With --json the job comes out whole; hallucination cannot be judged
+    // without a judge, so the gate cannot decide (2) and says why.
     let json_out =
         tokio::task::block_in_place(|| gate(&app, &key, &["--json", "--fail-on", "hallucination"]));
     assert_eq!(
         json_out.status.code(),
-        Some(0),
+        Some(2),
         "{}",
         String::from_utf8_lossy(&json_out.stderr)
     );
+    assert!(String::from_utf8_lossy(&json_out.stderr).contains("hallucination judge"));
     let job: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(job["status"], "succeeded");
 

@@ -28,12 +28,7 @@ async fn start_slow_judge(calls: Arc<AtomicU64>) -> String {
                 calls.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let verdict = json!({"claims": [{"claim": "the answer", "verdict": "supported"}], "reasoning": "supported by the context"});
-                Json(json!({
-                    "id": "chatcmpl-1", "object": "chat.completion", "model": "judge",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": verdict.to_string()}}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-                }))
+                Json(support::chat_completion(&verdict.to_string()))
             }
         }),
     );

@@ -1,8 +1,12 @@
-//! A local OpenAI-compatible judge provider for benchmarks: answers
-//! `POST /v1/chat/completions` with a valid hallucination verdict after a
-//! fixed latency, allows `--rps` requests per second with bursts of `--burst`
-//! (token bucket) and answers 429 with `Retry-After` beyond. `GET /stats`
-//! gives the counts as JSON; Ctrl-C prints them.
+//! A local OpenAI-compatible judge provider for benchmarks and for trying
+//! EvalGuard without an API key: answers `POST /v1/chat/completions` with a
+//! valid verdict after a fixed latency, allows `--rps` requests per second
+//! with bursts of `--burst` (token bucket) and answers 429 with `Retry-After`
+//! beyond. As a hallucination judge it finds every claim supported, unless
+//! the answer carries `--hallucinate-marker`'s word or falls in the share
+//! `--hallucination-rate` (chosen by a hash of the request, so the same
+//! sample always gets the same verdict). `GET /stats` gives the counts as
+//! JSON; Ctrl-C prints them. `--help` lists the flags.
 //!
 //! cargo run --release -p evalguard-judge --example mock_openai -- --port 9100 --latency-ms 200 --rps 100 --burst 100
 
@@ -23,7 +27,27 @@ struct Options {
     latency: Duration,
     rps: f64,
     burst: f64,
+    /// Answers whose judge prompt contains this word are hallucinated.
+    marker: Option<String>,
+    /// Share of (hashed) requests judged hallucinated.
+    hallucination_rate: f64,
 }
+
+const HELP: &str = "mock_openai: a local OpenAI-compatible judge for EvalGuard
+
+USAGE: mock_openai [FLAGS]
+
+  --port N                  port on 127.0.0.1 (default 9100; 0 = any free port)
+  --latency-ms N            delay of every answer (default 200)
+  --rps X                   requests per second before 429s (default 100)
+  --burst N                 token-bucket burst (default 100)
+  --hallucinate-marker WORD judge an answer hallucinated when its judge prompt contains WORD
+  --hallucination-rate X    judge this share (0-1) of requests hallucinated, by a hash of the request
+  --help                    print this help
+
+Point EvalGuard at it with EVALGUARD_JUDGE_BASE_URL=http://127.0.0.1:PORT/v1
+(EVALGUARD_JUDGE_API_KEY and EVALGUARD_JUDGE_MODEL may be any value).
+GET /stats answers the counts of answered and rate-limited calls.";
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
@@ -31,9 +55,15 @@ fn parse_options() -> Result<Options, String> {
         latency: Duration::from_millis(200),
         rps: 100.0,
         burst: 100.0,
+        marker: None,
+        hallucination_rate: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            println!("{HELP}");
+            std::process::exit(0);
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = || format!("{flag}: cannot read {value:?}");
         match flag.as_str() {
@@ -43,15 +73,18 @@ fn parse_options() -> Result<Options, String> {
             }
             "--rps" => options.rps = value.parse().map_err(|_| bad())?,
             "--burst" => options.burst = value.parse().map_err(|_| bad())?,
-            _ => {
-                return Err(format!(
-                    "unknown flag {flag}; known: --port --latency-ms --rps --burst"
-                ));
+            "--hallucinate-marker" => options.marker = Some(value).filter(|m| !m.is_empty()),
+            "--hallucination-rate" => {
+                options.hallucination_rate = value.parse().map_err(|_| bad())?
             }
+            _ => return Err(format!("unknown flag {flag}; see --help")),
         }
     }
     if options.rps <= 0.0 || options.burst < 1.0 {
         return Err("--rps must be positive and --burst at least 1".into());
+    }
+    if !(0.0..=1.0).contains(&options.hallucination_rate) {
+        return Err("--hallucination-rate is a share between 0 and 1".into());
     }
     Ok(options)
 }
@@ -106,6 +139,51 @@ impl Mock {
 }
 
 const VERDICT: &str = r#"{"claims":[{"claim":"The answer restates the context","verdict":"supported"}],"reasoning":"Every claim is supported by the context."}"#;
+const HALLUCINATED_VERDICT: &str = r#"{"claims":[{"claim":"The answer adds a fact of its own","verdict":"contradicted"}],"reasoning":"The answer states something the context contradicts."}"#;
+
+/// FNV-1a: a stable hash, so a request always gets the same verdict.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Options {
+    /// Whether this request's answer is to be judged hallucinated.
+    fn hallucinates(&self, request: &Value) -> bool {
+        let prompt: String = request["messages"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter_map(|m| m["content"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        if self
+            .marker
+            .as_ref()
+            .is_some_and(|m| prompt.contains(m.as_str()))
+        {
+            return true;
+        }
+        self.hallucination_rate > 0.0
+            && (fnv1a(&prompt) % 1_000_000) as f64 / 1_000_000.0 < self.hallucination_rate
+    }
+}
+
+/// Whether a request asks for a hallucination verdict (claims judged one by one).
+fn asks_for_claims(request: &Value) -> bool {
+    let schema = &request["response_format"]["json_schema"]["schema"];
+    schema["properties"]["claims"].is_object()
+        || request["messages"].as_array().is_some_and(|messages| {
+            messages
+                .iter()
+                .filter_map(|m| m["content"].as_str())
+                .any(|c| c.contains("factual claims"))
+        })
+}
 
 /// A value that satisfies a JSON schema: the first allowed value of every
 /// enum (so a hallucination verdict finds every claim `supported`), a sentence
@@ -134,10 +212,16 @@ fn fill_schema(schema: &Value) -> Value {
 
 /// The assistant message answering a request: its JSON schema filled in when it
 /// asks for structured output, a tool call when it forces one, else the verdict text.
-fn reply_message(request: Option<&Value>) -> (Value, &'static str) {
+fn reply_message(options: &Options, request: Option<&Value>) -> (Value, &'static str) {
     let Some(request) = request else {
         return (json!({"role": "assistant", "content": VERDICT}), "stop");
     };
+    if asks_for_claims(request) && options.hallucinates(request) {
+        return (
+            json!({"role": "assistant", "content": HALLUCINATED_VERDICT}),
+            "stop",
+        );
+    }
     let schema = &request["response_format"]["json_schema"]["schema"];
     if schema.is_object() {
         let content = fill_schema(schema).to_string();
@@ -173,7 +257,7 @@ async fn completions(State(mock): State<Arc<Mock>>, body: Option<Json<Value>>) -
     }
     tokio::time::sleep(mock.options.latency).await;
     mock.ok.fetch_add(1, Ordering::Relaxed);
-    let (message, finish_reason) = reply_message(body.as_ref().map(|Json(b)| b));
+    let (message, finish_reason) = reply_message(&mock.options, body.as_ref().map(|Json(b)| b));
     Json(json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock-judge",
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
@@ -220,10 +304,17 @@ async fn main() {
     };
     let port = listener.local_addr().map_or(port, |a| a.port());
     println!(
-        "mock_openai listening on http://127.0.0.1:{port}/v1 (latency {} ms, {} req/s, burst {})",
+        "mock_openai listening on http://127.0.0.1:{port}/v1 (latency {} ms, {} req/s, burst {}, hallucinates: {})",
         mock.options.latency.as_millis(),
         mock.options.rps,
-        mock.options.burst
+        mock.options.burst,
+        match (&mock.options.marker, mock.options.hallucination_rate) {
+            (Some(m), r) if r > 0.0 =>
+                format!("answers with {m:?} and {:.0}% of the rest", r * 100.0),
+            (Some(m), _) => format!("answers with {m:?}"),
+            (None, r) if r > 0.0 => format!("{:.0}% of answers", r * 100.0),
+            (None, _) => "never".to_owned(),
+        }
     );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -11,6 +11,7 @@
 //! distribution functions and `erf`/`erfc`.
 
 pub mod binned;
+pub mod binomial;
 pub mod contingency;
 pub mod fdr;
 pub mod kolmogorov;
@@ -25,6 +26,7 @@ pub mod wasserstein;
 pub mod welch;
 
 pub use binned::{Binned, binned, jensen_shannon};
+pub use binomial::binomial_test_greater;
 pub use contingency::{Chi2Contingency, StatsError, chi2_contingency};
 pub use fdr::benjamini_hochberg;
 pub use kolmogorov::{kolmogorov_limit_sf, kstwo_sf};

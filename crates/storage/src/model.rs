@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use evalguard_domain::job::{
-    AutoEvalRequest, BaselineInfo, Flag, JobError, JobStatus, Progress, ScorerSummary, Usage,
+    AutoEvalRequest, BaselineInfo, Flag, JobError, JobStatus, JobWarning, Progress, ScorerSummary,
+    Usage,
 };
 use evalguard_domain::scoring::{CallUsage, SampleRole, ScoreOutcome};
 use evalguard_domain::{Job, JobId, OrgId, ProjectId, Role, TrafficSample};
@@ -113,6 +114,7 @@ pub struct JobCompletion {
     pub stop_reason: Option<String>,
     pub summary: BTreeMap<String, ScorerSummary>,
     pub flags: Vec<Flag>,
+    pub warnings: Vec<JobWarning>,
     pub usage: Usage,
     pub baseline: Option<BaselineInfo>,
     pub error: Option<JobError>,
@@ -152,6 +154,9 @@ pub struct StoredResult {
     /// Per scorer, with repeats > 1: whether the repeats agreed.
     #[serde(default)]
     pub agreement: BTreeMap<String, bool>,
+    /// Per scorer with a pass threshold: whether the score passed it.
+    #[serde(default)]
+    pub passed: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

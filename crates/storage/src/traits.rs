@@ -157,11 +157,12 @@ pub trait ResultStore: Send + Sync {
     async fn save_results(&self, job: JobId, results: &[StoredResult]) -> Result<()>;
     /// Every stored result of a job (both roles), in sample-key order.
     async fn job_results(&self, job: JobId) -> Result<Vec<StoredResult>>;
-    /// A page of the current side's results, by sample key ascending, after `after`.
+    /// A page of the current side's results, by sample key ascending, after
+    /// `after`; only flagged (`Some(true)`) or only unflagged (`Some(false)`) ones.
     async fn list_results(
         &self,
         job: JobId,
-        flagged_only: bool,
+        flagged: Option<bool>,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredResult>>;

@@ -57,6 +57,7 @@ fn succeeded() -> JobCompletion {
         stop_reason: None,
         summary: Default::default(),
         flags: Vec::new(),
+        warnings: Vec::new(),
         usage: Usage::default(),
         baseline: None,
         error: None,

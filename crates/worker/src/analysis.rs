@@ -22,6 +22,8 @@ pub(crate) struct JobScores<'a> {
     /// Whether the job has a baseline side at all.
     pub has_baseline: bool,
     pub repeats: u32,
+    /// Whether the request named its scorers.
+    pub scorers_requested: bool,
     pub thresholds: ResolvedThresholds,
     /// Traffic features of both sides, when there is a baseline.
     pub features: Option<FeatureSides>,
@@ -80,6 +82,7 @@ fn analysis_input(scores: &JobScores<'_>) -> AnalysisInput {
         scorers: inputs,
         thresholds: scores.thresholds,
         features: scores.features.clone(),
+        scorers_requested: scores.scorers_requested,
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) fn job_events(
         stop_reason: completion.stop_reason.clone(),
         summary: completion.summary.clone(),
         flags: completion.flags.clone(),
+        warnings: completion.warnings.clone(),
         usage: completion.usage.clone(),
         baseline: completion.baseline.clone(),
         error: completion.error.clone(),

@@ -214,6 +214,7 @@ impl JobRunner {
             results: &results,
             has_baseline: !plan.baseline.is_empty(),
             repeats: request.repeats,
+            scorers_requested: request.scorers.is_some(),
             thresholds: ResolvedThresholds::from(request.thresholds.as_ref(), &project_thresholds),
             features,
         });
@@ -228,6 +229,7 @@ impl JobRunner {
                 .then(|| "budget_exhausted".to_owned()),
             summary: analysis.summary,
             flags: analysis.flags,
+            warnings: analysis.warnings,
             usage: tally.job_usage(request.max_cost_usd.is_some()),
             baseline: Some(plan.baseline_info),
             error: None,
@@ -251,6 +253,7 @@ impl JobRunner {
             stop_reason: None,
             summary: Default::default(),
             flags: Vec::new(),
+            warnings: Vec::new(),
             usage: Usage::default(),
             baseline: None,
             error: Some(JobError {

@@ -68,12 +68,14 @@ impl SampleScores {
     /// The stored form. Only the current side is flagged: the baseline is
     /// what the current samples are compared with, not what is judged.
     pub fn finish(self, set: &ScorerSet) -> StoredResult {
-        let flagged = self.role == SampleRole::Current
-            && set.all().any(|scorer| {
-                self.scores
-                    .get(scorer.name())
-                    .is_some_and(|outcome| scorer.passes(outcome) == Some(false))
-            });
+        let passed: BTreeMap<String, bool> = set
+            .all()
+            .filter_map(|scorer| {
+                let outcome = self.scores.get(scorer.name())?;
+                Some((scorer.name().to_owned(), scorer.passes(outcome)?))
+            })
+            .collect();
+        let flagged = self.role == SampleRole::Current && passed.values().any(|p| !p);
         StoredResult {
             role: self.role,
             sample_key: self.key,
@@ -82,6 +84,7 @@ impl SampleScores {
             scores: self.scores,
             usage: self.usage,
             agreement: self.agreement,
+            passed,
         }
     }
 }

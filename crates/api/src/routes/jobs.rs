@@ -1,12 +1,14 @@
 //! Auto-eval jobs: trigger, read, list, cancel, and the per-sample results.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use evalguard_domain::job::JobStatus;
-use evalguard_domain::scoring::{SampleResult, ScorerAvailability};
+use evalguard_domain::scoring::{JudgedSample, ResultScore, SampleResult, ScorerAvailability};
 use evalguard_domain::{AutoEvalRequest, Job, JobId, ProjectId, Role};
 use evalguard_storage::{JobFilter, NewJob};
 use serde::Serialize;
@@ -237,7 +239,7 @@ pub(crate) async fn cancel_job(
 
 #[utoipa::path(get, path = "/api/v1/auto-eval/{job_id}/results", tag = "auto-eval",
     params(("job_id" = String, Path, description = "job id"),
-           ("flagged" = Option<bool>, Query, description = "only flagged samples"),
+           ("flagged" = Option<bool>, Query, description = "true: only flagged samples; false: only the others"),
            ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "Per-sample scores with the judge's reasoning", body = ResultList)))]
@@ -252,8 +254,9 @@ pub(crate) async fn list_results(
     let limit = parse_limit(&query)?;
     let after = cursor_position(&query, "result", |s| s.parse::<i64>().ok())?;
     let flagged = match query.get("flagged") {
-        None | Some("") | Some("false") => false,
-        Some("true") => true,
+        None | Some("") => None,
+        Some("false") => Some(false),
+        Some("true") => Some(true),
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "flagged",
@@ -262,19 +265,34 @@ pub(crate) async fn list_results(
         }
     };
     let job = load_job(&ctx, &caller, &id).await?;
-    let rows = ctx
-        .api
-        .storage
+    let storage = &ctx.api.storage;
+    let rows = storage
         .results
         .list_results(job.id, flagged, after, limit + 1)
         .await?;
     let (rows, next_cursor) = page(rows, limit, |r| r.sample_key.to_string(), "result");
+    let keys: Vec<i64> = rows.iter().map(|r| r.sample_key).collect();
+    let samples: HashMap<i64, JudgedSample> = storage
+        .traffic
+        .samples_by_key(job.org_id, &keys)
+        .await?
+        .iter()
+        .map(|s| (s.key, JudgedSample::from(&s.sample)))
+        .collect();
     let data = rows
         .into_iter()
         .map(|r| SampleResult {
+            sample: samples.get(&r.sample_key).cloned(),
+            scores: r
+                .scores
+                .into_iter()
+                .map(|(name, outcome)| {
+                    let passed = r.passed.get(&name).copied();
+                    (name, ResultScore { outcome, passed })
+                })
+                .collect(),
             sample_id: r.sample_id,
             flagged: r.flagged,
-            scores: r.scores,
         })
         .collect();
     Ok(Json(ResultList { data, next_cursor }))

@@ -1,31 +1,29 @@
-//! Drift: have the distributions of scores, measurements, input/output
-//! features or the inputs' meaning moved away from the baseline?
+//! Drift: have measurements, input/output features or the inputs' meaning
+//! moved away from the baseline? Judge scores and pass/fail checks are not
+//! tested here: regression already tests them, and one change raises one flag.
 //!
 //! Following Evidently's defaults: up to 1,000 values per side, KS (numeric)
-//! or chi-square (categorical) p-values, BH-adjusted across the job's drift
-//! tests at `drift_fdr`; above that, where any shift is significant, the
-//! baseline-std-normalised Wasserstein distance or the Jensen–Shannon
-//! distance against `drift_distance`. Inputs' meaning: MMD permutation test.
+//! or two-proportion z (0/1 features, never KS) p-values, BH-adjusted with the
+//! job's other tests and compared with `drift_fdr`; above that, where any
+//! shift is significant, the baseline-std-normalised Wasserstein distance or
+//! the Jensen–Shannon distance against `drift_distance`. Inputs' meaning: MMD
+//! permutation test.
 
 use serde_json::json;
 
 use evalguard_stats::{
-    KsMethod, chi2_contingency, jensen_shannon, ks_2samp, mean_diff_ci, mmd_permutation_test,
+    KsMethod, jensen_shannon, ks_2samp, mean_diff_ci, mmd_permutation_test, two_proportion_z,
     wasserstein_distance,
 };
 
 use super::{
     EmbeddingUsed, FeatureSides, MIN_SAMPLES_PER_SIDE, MMD_PERMUTATIONS, MMD_SEED,
-    ResolvedThresholds, ScorerInput, finite_p, regression::passes, regression::rate_difference,
-    wording,
+    ResolvedThresholds, ScorerInput, finite_p, regression::rate_difference, severity, wording,
 };
 use crate::job::{Evidence, Flag, FlagKind, Severity};
-use crate::scoring::ScoreKind;
 
 /// Above this many values on either side, distances replace p-values.
 pub const LARGE_SAMPLE: usize = 1000;
-/// A KS statistic or change of rate this large makes a drift flag critical.
-const LARGE_SHIFT: f64 = 0.3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Rule {
@@ -39,9 +37,10 @@ enum Rule {
 pub(super) struct Candidate {
     metric: String,
     rule: Rule,
-    /// Whether the shift is large enough to be critical (p-value rule).
-    large: bool,
-    /// What moved, e.g. `mean 820 → 1140 ms`.
+    /// The baseline's standard deviation, which scales the tolerance of the
+    /// severity rule (`None`: the test gives no interval).
+    scale: Option<f64>,
+    /// What moved, e.g. `latency rose from 820 to 1140 ms (mean)`.
     detail: String,
     pub evidence: Evidence,
 }
@@ -52,7 +51,7 @@ enum Series<'a> {
         current: &'a [f64],
         unit: Option<&'a str>,
     },
-    /// Counts of `[in, out]` of a category named `what` (e.g. `pass rate`).
+    /// Counts of `[in, out]` of a 0/1 feature; `what` names the "in" (e.g. `refusals`).
     Categorical {
         baseline: [u64; 2],
         current: [u64; 2],
@@ -67,20 +66,13 @@ pub(super) fn candidates(
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for s in scorers {
-        let Some(baseline) = s.baseline.as_ref() else {
+        let (Some(baseline), Some(unit)) = (s.baseline.as_ref(), s.kind.unit()) else {
             continue;
         };
-        let series = match s.kind {
-            ScoreKind::PassFail => Series::Categorical {
-                baseline: split(passes(&baseline.values), baseline.n()),
-                current: split(passes(&s.current.values), s.current.n()),
-                what: "pass rate",
-            },
-            kind => Series::Numeric {
-                baseline: &baseline.values,
-                current: &s.current.values,
-                unit: kind.unit(),
-            },
+        let series = Series::Numeric {
+            baseline: &baseline.values,
+            current: &s.current.values,
+            unit: Some(unit),
         };
         out.extend(test(&s.name, series));
     }
@@ -124,7 +116,7 @@ pub(super) fn candidates(
         let series = Series::Categorical {
             baseline: count(&f.baseline.refused),
             current: count(&f.current.refused),
-            what: "refusal rate",
+            what: "refusals",
         };
         out.extend(test("refusal", series));
     }
@@ -168,7 +160,12 @@ fn numeric_test(
     let ci = mean_diff_ci(baseline, current);
     let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
     let detail = format!(
-        "mean {} → {}{unit}",
+        "{metric} {} from {} to {}{unit} on average",
+        if ci.mean_y >= ci.mean_x {
+            "rose"
+        } else {
+            "fell"
+        },
         wording::value(ci.mean_x),
         wording::value(ci.mean_y)
     );
@@ -188,7 +185,7 @@ fn numeric_test(
         return Some(Candidate {
             metric: metric.to_owned(),
             rule: Rule::AdjustedP,
-            large: ks.statistic >= LARGE_SHIFT,
+            scale: Some(scale_of(baseline, current)),
             detail,
             evidence,
         });
@@ -202,10 +199,21 @@ fn numeric_test(
     Some(Candidate {
         metric: metric.to_owned(),
         rule: Rule::Distance,
-        large: false,
+        scale: None,
         detail,
         evidence,
     })
+}
+
+/// The baseline's standard deviation; the pooled one when the baseline is
+/// constant (both constant: 0, and nothing can be scaled).
+fn scale_of(baseline: &[f64], current: &[f64]) -> f64 {
+    let scale = std_dev(baseline);
+    if scale > f64::EPSILON {
+        return scale;
+    }
+    let pooled: Vec<f64> = baseline.iter().chain(current).copied().collect();
+    std_dev(&pooled)
 }
 
 fn std_dev(v: &[f64]) -> f64 {
@@ -217,11 +225,7 @@ fn std_dev(v: &[f64]) -> f64 {
 /// baseline is constant, by the pooled one (both constant: no shift to scale).
 fn normalised_wasserstein(baseline: &[f64], current: &[f64]) -> f64 {
     let w = wasserstein_distance(baseline, current);
-    let mut scale = std_dev(baseline);
-    if scale <= f64::EPSILON {
-        let pooled: Vec<f64> = baseline.iter().chain(current).copied().collect();
-        scale = std_dev(&pooled);
-    }
+    let scale = scale_of(baseline, current);
     if scale > f64::EPSILON && w.is_finite() {
         w / scale
     } else {
@@ -245,7 +249,8 @@ fn categorical_test(
         current[0] as f64 / nc as f64,
     );
     let detail = format!(
-        "{what} {} → {}",
+        "{what} {} from {} to {}",
+        if rate_c >= rate_b { "rose" } else { "fell" },
         wording::percent(rate_b),
         wording::percent(rate_c)
     );
@@ -262,15 +267,25 @@ fn categorical_test(
         .extra
         .insert("rate_baseline".to_owned(), json!(rate_b));
     if nb <= LARGE_SAMPLE as u64 && nc <= LARGE_SAMPLE as u64 {
-        // A table with an empty column (everything passed on both sides) cannot drift.
-        let chi2 = chi2_contingency(&[baseline.to_vec(), current.to_vec()]).ok()?;
-        evidence.test = Some("chi2_contingency".to_owned());
-        evidence.statistic = Some(chi2.statistic);
-        evidence.p_value = Some(finite_p(chi2.p_value));
+        // A 0/1 feature is a proportion: no KS, no chi-square table. Nothing
+        // "in" on either side (or everything) cannot drift.
+        let z = two_proportion_z(baseline[0], nb, current[0], nc);
+        if !z.p_value.is_finite() {
+            return None;
+        }
+        evidence.test = Some("two_proportion_z".to_owned());
+        evidence.statistic = Some(z.z);
+        evidence.p_value = Some(finite_p(z.p_value));
+        let pooled = (baseline[0] + current[0]) as f64 / (nb + nc) as f64;
+        let sd = |p: f64| (p * (1.0 - p)).sqrt();
         return Some(Candidate {
             metric: metric.to_owned(),
             rule: Rule::AdjustedP,
-            large: effect.abs() >= LARGE_SHIFT,
+            scale: Some(if rate_b > 0.0 && rate_b < 1.0 {
+                sd(rate_b)
+            } else {
+                sd(pooled)
+            }),
             detail,
             evidence,
         });
@@ -286,7 +301,7 @@ fn categorical_test(
     Some(Candidate {
         metric: metric.to_owned(),
         rule: Rule::Distance,
-        large: false,
+        scale: None,
         detail,
         evidence,
     })
@@ -323,26 +338,27 @@ fn embedding_test(
     Some(Candidate {
         metric: "input_embedding".to_owned(),
         rule: Rule::AdjustedP,
-        large: false,
+        scale: None,
         detail: format!(
-            "MMD² {:.4} between the inputs' embeddings ({})",
+            "the inputs' meaning shifted (MMD² {:.4} between their embeddings, {})",
             mmd.mmd2, embedding.name
         ),
         evidence,
     })
 }
 
-/// A drift flag when the rule's threshold is crossed; critical for large shifts.
+/// A drift flag when the rule's threshold is crossed; severity by the shared
+/// rule, the tolerance being `drift_distance` baseline standard deviations.
 pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
     let e = &c.evidence;
     let test_name = match e.test.as_deref() {
         Some("ks_2samp") => "KS",
-        Some("chi2_contingency") => "chi-square",
+        Some("two_proportion_z") => "two-proportion z",
         Some("mmd_permutation") => "permutation",
         Some("wasserstein_normed") => "normalised Wasserstein distance",
         _ => "Jensen–Shannon distance",
     };
-    let (fired, critical, why) = match c.rule {
+    let (fired, severity, why) = match c.rule {
         Rule::AdjustedP => {
             let p = e.p_adjusted?;
             let why = match e.statistic {
@@ -351,13 +367,19 @@ pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
                 }
                 _ => format!("{test_name} {} after BH", wording::p_value(p)),
             };
-            (p < t.drift_fdr, c.large, why)
+            let severity = match (c.scale, e.ci_low, e.ci_high) {
+                (Some(scale), Some(low), Some(high)) if scale > f64::EPSILON => {
+                    severity::of_interval(low / scale, high / scale, t.drift_distance)
+                }
+                _ => Severity::Warning,
+            };
+            (p < t.drift_fdr, severity, why)
         }
         Rule::Distance => {
             let d = e.statistic?;
             (
                 d > t.drift_distance,
-                d > 2.0 * t.drift_distance,
+                severity::of_distance(d, t.drift_distance),
                 format!("{test_name} {d:.2} > {}", t.drift_distance),
             )
         }
@@ -371,20 +393,11 @@ pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
             .extra
             .insert("threshold".to_owned(), json!(t.drift_distance));
     }
-    let subject = if c.metric == "input_embedding" {
-        "the inputs' meaning".to_owned()
-    } else {
-        format!("{} distribution", c.metric)
-    };
     Some(Flag {
         kind: FlagKind::Drift,
-        severity: if critical {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        severity,
         metric: c.metric.clone(),
-        message: format!("{subject} shifted ({}; {why})", c.detail),
+        message: format!("{} ({why})", c.detail),
         evidence,
     })
 }

@@ -2,17 +2,24 @@
 //! samples into the job summary and its drift, regression and hallucination
 //! flags. Pure: the worker gathers the outcomes, this decides.
 //!
-//! Two Benjamini–Hochberg families per job: regression tests together with
-//! the hallucination-versus-baseline tests (at `alpha`), and drift tests (at
-//! `drift_fdr`), so that testing many scorers and features does not multiply
-//! false alarms.
+//! One change raises one flag: judge scores and pass/fail checks (the
+//! hallucination verdicts included) are tested for regression; drift tests
+//! only what regression does not (measurements, input and output features,
+//! the inputs' meaning); the hallucination rate alone may also be flagged
+//! against its absolute threshold. Every comparison test of a job (regression
+//! and drift) enters one Benjamini–Hochberg family, so that on unchanged
+//! traffic the whole job, not only each family, stays near 5% false alarms;
+//! regression flags compare the adjusted p-values with `alpha`, drift flags
+//! with `drift_fdr`.
 
 mod drift;
 mod embedding;
 mod hallucination;
 mod regression;
+mod severity;
 mod summary;
 mod thresholds;
+mod warnings;
 mod wording;
 
 use std::collections::BTreeMap;
@@ -27,8 +34,9 @@ pub use thresholds::{
     DEFAULT_ALPHA, DEFAULT_DRIFT_DISTANCE, DEFAULT_DRIFT_FDR, DEFAULT_HALLUCINATION_RATE,
     DEFAULT_MIN_EFFECT, ResolvedThresholds,
 };
+pub use warnings::{MAX_MISSING_VERDICT_SHARE, warnings};
 
-use crate::job::{Evidence, Flag, OutcomeCounts, ScorerSummary};
+use crate::job::{Evidence, Flag, JobWarning, OutcomeCounts, ScorerSummary};
 use crate::scorers::is_refusal;
 use crate::scoring::{ScoreKind, ScoreOutcome};
 use crate::traffic::TrafficSample;
@@ -107,7 +115,7 @@ pub struct ScorerInput {
 pub struct TextFeatures {
     /// Input length in characters.
     pub input_length: Vec<f64>,
-    /// Output length in characters.
+    /// Output length in characters (refusals left out).
     pub output_length: Vec<f64>,
     /// Reported latencies (samples without one are left out).
     pub latency_ms: Vec<f64>,
@@ -139,7 +147,11 @@ impl TextFeatures {
         for s in samples {
             inputs.push(s.input.as_str());
             features.input_length.push(s.input.chars().count() as f64);
-            features.output_length.push(s.output.chars().count() as f64);
+            let refused = is_refusal(&s.output);
+            // A refusal's length is not an answer's: the refusal rate tells that change.
+            if !refused {
+                features.output_length.push(s.output.chars().count() as f64);
+            }
             if let Some(ms) = s.latency_ms.filter(|x| x.is_finite()) {
                 features.latency_ms.push(ms);
             }
@@ -150,7 +162,7 @@ impl TextFeatures {
                     .saturating_add(s.completion_tokens.unwrap_or(0));
                 features.tokens.push(total as f64);
             }
-            features.refused.push(is_refusal(&s.output));
+            features.refused.push(refused);
         }
         (features, even_subsample(&inputs, MAX_EMBEDDED_PER_SIDE))
     }
@@ -170,6 +182,8 @@ pub struct AnalysisInput {
     pub scorers: Vec<ScorerInput>,
     pub thresholds: ResolvedThresholds,
     pub features: Option<FeatureSides>,
+    /// Whether the request named its scorers (then a skipped one is a warning).
+    pub scorers_requested: bool,
 }
 
 /// The job's summary and flags.
@@ -177,10 +191,12 @@ pub struct AnalysisInput {
 pub struct Analysis {
     pub summary: BTreeMap<String, ScorerSummary>,
     pub flags: Vec<Flag>,
+    /// What leaves the job's evidence incomplete.
+    pub warnings: Vec<JobWarning>,
 }
 
 /// Summarises a job's scores and decides its flags (regression, then
-/// hallucination, then drift; each in scorer order).
+/// hallucination, then drift; each in scorer order) and warnings.
 pub fn analyse(input: &AnalysisInput) -> Analysis {
     let t = &input.thresholds;
     let ran: Vec<&ScorerInput> = input
@@ -190,20 +206,17 @@ pub fn analyse(input: &AnalysisInput) -> Analysis {
         .collect();
 
     let mut regressions = regression::candidates(&ran);
-    let mut comparisons = hallucination::comparisons(&ran);
+    let mut drifts = drift::candidates(&ran, input.features.as_ref());
     adjust(
         regressions
             .iter_mut()
             .map(|c| &mut c.evidence)
-            .chain(comparisons.iter_mut().map(|c| &mut c.evidence))
-            .collect(),
-    );
-    let mut drifts = drift::candidates(&ran, input.features.as_ref());
-    adjust(
-        drifts
-            .iter_mut()
-            .filter(|c| c.evidence.p_value.is_some())
-            .map(|c| &mut c.evidence)
+            .chain(
+                drifts
+                    .iter_mut()
+                    .filter(|c| c.evidence.p_value.is_some())
+                    .map(|c| &mut c.evidence),
+            )
             .collect(),
     );
 
@@ -216,15 +229,11 @@ pub fn analyse(input: &AnalysisInput) -> Analysis {
             flags.push(flag);
         }
     }
-    flags.extend(
-        comparisons
-            .iter()
-            .filter_map(|c| hallucination::decide(c, t)),
-    );
     flags.extend(drifts.iter().filter_map(|c| drift::decide(c, t)));
     Analysis {
         summary: summarise(&input.scorers),
         flags,
+        warnings: warnings(&input.scorers, input.scorers_requested),
     }
 }
 

@@ -1,15 +1,17 @@
 //! Regression: is a judge score or pass/fail check worse than the baseline's?
 //!
-//! Numeric scores are compared with Mann–Whitney U, pass/fail checks with the
-//! two-proportion z-test. `effect` is current − baseline on the
-//! higher-is-better scale (the stats crate computes baseline − current, so
-//! its difference is negated and its bounds swapped).
+//! Numeric scores are compared with Mann–Whitney U; pass/fail checks and the
+//! hallucination verdicts (0/1 metrics) with the two-proportion z-test.
+//! `effect` is current − baseline on the higher-is-better scale (the pass
+//! rate for 0/1 metrics; the stats crate computes baseline − current, so its
+//! difference is negated and its bounds swapped).
 
 use evalguard_stats::{mann_whitney_u, mean_diff_ci, two_proportion_z};
 
-use super::hallucination::HALLUCINATION_SCORER;
-use super::{MIN_SAMPLES_PER_SIDE, ResolvedThresholds, ScorerInput, finite_p, wording};
-use crate::job::{Evidence, Flag, FlagKind, Severity};
+use super::hallucination::{HALLUCINATION_SCORER, hallucinated};
+use super::severity;
+use super::{MIN_SAMPLES_PER_SIDE, ResolvedThresholds, ScorerInput, SideScores, finite_p, wording};
+use crate::job::{Evidence, Flag, FlagKind};
 use crate::scoring::ScoreKind;
 
 /// z of a two-sided 95% normal interval.
@@ -18,27 +20,40 @@ pub(super) const Z_95: f64 = 1.959_963_984_540_054;
 #[derive(Debug, Clone)]
 pub(super) struct Candidate {
     pub metric: String,
+    /// A 0/1 metric: means are pass rates.
     pub pass_fail: bool,
     pub mean_current: f64,
     pub mean_baseline: f64,
     pub evidence: Evidence,
 }
 
-/// One test per regression-eligible scorer with enough values on both sides.
-/// The hallucination scorer is left to the hallucination family.
+/// One test per judge score or pass/fail check with enough values on both
+/// sides, the hallucination verdicts included (as a 0/1 metric).
 pub(super) fn candidates(scorers: &[&ScorerInput]) -> Vec<Candidate> {
     scorers
         .iter()
-        .filter(|s| s.kind.feeds_regression() && s.name != HALLUCINATION_SCORER)
+        .filter(|s| s.kind.feeds_regression())
         .filter_map(|s| {
             let baseline = s.baseline.as_ref()?;
-            let (x, y) = (&baseline.values, &s.current.values);
-            if x.len() < MIN_SAMPLES_PER_SIDE || y.len() < MIN_SAMPLES_PER_SIDE {
+            if baseline.n() < MIN_SAMPLES_PER_SIDE || s.current.n() < MIN_SAMPLES_PER_SIDE {
                 return None;
             }
-            Some(match s.kind {
-                ScoreKind::PassFail => proportion_candidate(&s.name, x, y),
-                _ => rank_candidate(&s.name, x, y),
+            Some(if s.name == HALLUCINATION_SCORER {
+                let good = |side: &SideScores| side.n() as u64 - hallucinated(side);
+                proportion_candidate(
+                    &s.name,
+                    (good(baseline), baseline.n()),
+                    (good(&s.current), s.current.n()),
+                )
+            } else if s.kind == ScoreKind::PassFail {
+                let pass = |side: &SideScores| passes(&side.values);
+                proportion_candidate(
+                    &s.name,
+                    (pass(baseline), baseline.n()),
+                    (pass(&s.current), s.current.n()),
+                )
+            } else {
+                rank_candidate(&s.name, &baseline.values, &s.current.values)
             })
         })
         .collect()
@@ -79,9 +94,12 @@ pub(super) fn rate_difference(x_base: u64, n_base: u64, x_cur: u64, n_cur: u64) 
     (effect, effect - Z_95 * se, effect + Z_95 * se)
 }
 
-fn proportion_candidate(metric: &str, baseline: &[f64], current: &[f64]) -> Candidate {
-    let (nb, nc) = (baseline.len() as u64, current.len() as u64);
-    let (xb, xc) = (passes(baseline), passes(current));
+/// `(passes, n)` of each side; the test and the effect are on the pass rate.
+fn proportion_candidate(metric: &str, baseline: (u64, usize), current: (u64, usize)) -> Candidate {
+    let ((xb, nb), (xc, nc)) = (
+        (baseline.0, baseline.1 as u64),
+        (current.0, current.1 as u64),
+    );
     let test = two_proportion_z(xb, nb, xc, nc);
     let (effect, low, high) = rate_difference(xb, nb, xc, nc);
     Candidate {
@@ -103,30 +121,26 @@ fn proportion_candidate(metric: &str, baseline: &[f64], current: &[f64]) -> Cand
     }
 }
 
-/// A regression flag when the adjusted p-value is below alpha and the effect is
-/// worse than the minimum effect; critical when even the favourable end of
-/// the interval is worse than twice the minimum effect.
+/// A regression flag when the adjusted p-value is below alpha and the effect
+/// is worse than the minimum effect; severity by the shared rule with
+/// `min_effect` as the tolerance.
 pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
     let e = &c.evidence;
     let (p_adj, effect, low, high) = (e.p_adjusted?, e.effect?, e.ci_low?, e.ci_high?);
     if !(p_adj < t.alpha && effect < -t.min_effect) {
         return None;
     }
-    let severity = if high < -2.0 * t.min_effect {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
+    let severity = severity::of_interval(low, high, t.min_effect);
     let p = wording::p_value(p_adj);
     let message = if c.pass_fail {
+        // People think in failures ("refusals rose"), the evidence in pass rates.
         format!(
-            "{} pass rate fell from {} to {} ({} points, 95% CI {} to {}; two-proportion z {p} after BH)",
-            c.metric,
-            wording::percent(c.mean_baseline),
-            wording::percent(c.mean_current),
-            wording::points(effect),
-            wording::points(low),
-            wording::points(high),
+            "{} rose from {} to {} (95% CI of the rise {} to {} points; two-proportion z {p} after BH)",
+            wording::failures(&c.metric),
+            wording::percent(1.0 - c.mean_baseline),
+            wording::percent(1.0 - c.mean_current),
+            wording::unsigned_points(-high),
+            wording::unsigned_points(-low),
         )
     } else {
         format!(

@@ -58,6 +58,7 @@ fn run(scorers: Vec<ScorerInput>) -> Analysis {
         scorers,
         thresholds: ResolvedThresholds::default(),
         features: None,
+        scorers_requested: false,
     })
 }
 
@@ -193,17 +194,34 @@ fn a_pass_rate_drop_uses_the_proportion_test() {
     assert_eq!(flag.evidence.test.as_deref(), Some("two_proportion_z"));
     assert!((flag.evidence.effect.unwrap() + 0.175).abs() < 1e-9);
     assert!(
-        flag.message.contains("pass rate fell from 98% to 80%"),
+        flag.message
+            .starts_with("invalid JSON answers rose from 2.5% to 20% (95% CI of the rise"),
         "{}",
         flag.message
     );
-    // The pass-rate change also shows as drift of the check's distribution.
+    // One change, one flag: a check tested for regression is not also drift.
+    assert_eq!(analysis.flags.len(), 1, "{:?}", analysis.flags);
+}
+
+#[test]
+fn refusals_rising_is_one_regression_flag_in_words_a_person_uses() {
+    let analysis = run(vec![scorer(
+        "refusal",
+        ScoreKind::PassFail,
+        pass_fail(100, 80),
+        Some(pass_fail(100, 100)),
+    )]);
+    assert_eq!(analysis.flags.len(), 1, "{:?}", analysis.flags);
+    let flag = &analysis.flags[0];
+    assert_eq!(flag.kind, FlagKind::Regression);
     assert!(
-        analysis
-            .flags
-            .iter()
-            .any(|f| f.kind == FlagKind::Drift && f.metric == "json_validity")
+        flag.message.starts_with("refusals rose from 0% to 20%"),
+        "{}",
+        flag.message
     );
+    assert!((flag.evidence.effect.unwrap() + 0.2).abs() < 1e-9);
+    // The interval (−28, −12 points) lies beyond twice min_effect (10 points).
+    assert_eq!(flag.severity, Severity::Critical);
 }
 
 #[test]
@@ -214,43 +232,66 @@ fn hallucination_above_threshold_and_above_baseline() {
         hallucination_side(500, 75),
         Some(hallucination_side(500, 25)),
     )]);
-    let flags: Vec<&Flag> = analysis
+    assert_eq!(analysis.flags.len(), 2, "{:?}", analysis.flags);
+    let absolute = analysis
         .flags
         .iter()
-        .filter(|f| f.kind == FlagKind::Hallucination)
-        .collect();
-    assert_eq!(flags.len(), 2, "{flags:?}");
-    let wilson = flags
-        .iter()
-        .find(|f| f.evidence.test.as_deref() == Some("wilson"))
+        .find(|f| f.kind == FlagKind::Hallucination)
         .unwrap();
-    assert!(wilson.evidence.ci_low.unwrap() > 0.1);
-    assert_eq!(wilson.severity, Severity::Critical);
-    assert_eq!(wilson.evidence.extra["threshold"], serde_json::json!(0.05));
-    assert!(
-        wilson.message.starts_with("hallucination rate is 15%"),
-        "{}",
-        wilson.message
+    assert_evidence_is_complete(absolute);
+    assert_eq!(absolute.evidence.test.as_deref(), Some("binomial_exact"));
+    assert!(absolute.evidence.p_value.unwrap() < 1e-9);
+    assert!(absolute.evidence.ci_low.unwrap() > 0.1);
+    assert_eq!(absolute.severity, Severity::Critical);
+    assert_eq!(
+        absolute.evidence.extra["threshold"],
+        serde_json::json!(0.05)
     );
-    let versus = flags
+    assert!(
+        absolute
+            .message
+            .starts_with("hallucinations in 15% of answers"),
+        "{}",
+        absolute.message
+    );
+    // Worse than the baseline is a regression, so `--fail-on regression` stops it.
+    let versus = analysis
+        .flags
         .iter()
-        .find(|f| f.evidence.test.as_deref() == Some("two_proportion_z"))
+        .find(|f| f.kind == FlagKind::Regression)
         .unwrap();
     assert_evidence_is_complete(versus);
+    assert_eq!(versus.metric, "hallucination");
     assert!((versus.evidence.effect.unwrap() + 0.10).abs() < 1e-9);
     assert!(
-        versus.message.contains("rose from 5.0% to 15%")
-            || versus.message.contains("rose from 5% to 15%"),
+        versus
+            .message
+            .starts_with("hallucinations rose from 5% to 15%"),
         "{}",
         versus.message
     );
-    // Hallucination is its own family, not a regression.
-    assert!(
-        analysis
-            .flags
-            .iter()
-            .all(|f| f.kind != FlagKind::Regression)
-    );
+}
+
+#[test]
+fn the_absolute_hallucination_flag_follows_the_exact_binomial_test() {
+    // 10 of 100 against 5%: scipy binomtest(10, 100, 0.05, 'greater') = 0.0282.
+    let flagged = run(vec![scorer(
+        "hallucination",
+        ScoreKind::Score,
+        hallucination_side(100, 10),
+        None,
+    )]);
+    assert_eq!(flagged.flags.len(), 1, "{:?}", flagged.flags);
+    let p = flagged.flags[0].evidence.p_value.unwrap();
+    assert!((p - 0.028_188).abs() < 1e-4, "{p}");
+    // 8 of 100: p = 0.128, not flagged.
+    let calm = run(vec![scorer(
+        "hallucination",
+        ScoreKind::Score,
+        hallucination_side(100, 8),
+        None,
+    )]);
+    assert!(calm.flags.is_empty(), "{:?}", calm.flags);
 }
 
 #[test]
@@ -284,12 +325,15 @@ fn latency_drift_small_and_large_samples() {
     assert_evidence_is_complete(flag);
     assert_eq!(flag.evidence.test.as_deref(), Some("ks_2samp"));
     assert!(
-        flag.message
-            .starts_with("latency distribution shifted (mean 8"),
+        flag.message.starts_with("latency rose from 8"),
         "{}",
         flag.message
     );
-    assert!(flag.message.contains(" ms;"), "{}", flag.message);
+    assert!(
+        flag.message.contains(" ms on average (KS"),
+        "{}",
+        flag.message
+    );
 
     let (b, c) = (side(1500, 800.0), side(1500, 900.0));
     let analysis = run(vec![scorer("latency", kind, c, Some(b))]);

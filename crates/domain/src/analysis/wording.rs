@@ -24,7 +24,8 @@ pub fn signed(x: f64) -> String {
 
 /// A rate as a percentage (`15%`, `4.2%`).
 pub fn percent(rate: f64) -> String {
-    let p = rate * 100.0;
+    // Rounded first, so that 1 − 0.95 reads 5%, not 5.0%.
+    let p = (rate * 1000.0).round() / 10.0;
     let s = if p.abs() >= 10.0 || p == p.round() {
         format!("{p:.0}%")
     } else {
@@ -33,16 +34,26 @@ pub fn percent(rate: f64) -> String {
     s.replace('-', "−")
 }
 
-/// A difference of rates in percentage points, signed.
-pub fn points(diff: f64) -> String {
+/// A size in percentage points, without sign (`20`, `4.5`).
+pub fn unsigned_points(diff: f64) -> String {
     let p = diff * 100.0;
     let s = if p.abs() >= 10.0 {
         format!("{p:.0}")
     } else {
         format!("{p:.1}")
     };
-    let s = s.replace('-', "−");
-    if p >= 0.0 { format!("+{s}") } else { s }
+    s.replace('-', "−")
+}
+
+/// What a failed pass/fail check is called, in the plural ("refusals").
+pub fn failures(metric: &str) -> String {
+    match metric {
+        "refusal" => "refusals".to_owned(),
+        "hallucination" => "hallucinations".to_owned(),
+        "empty_output" => "empty answers".to_owned(),
+        "json_validity" => "invalid JSON answers".to_owned(),
+        other => format!("{other} failures"),
+    }
 }
 
 /// `p=0.0003`, `p<0.0001`.
@@ -70,9 +81,12 @@ mod tests {
         assert_eq!(signed(0.05), "+0.05");
         assert_eq!(percent(0.15), "15%");
         assert_eq!(percent(0.042), "4.2%");
-        assert_eq!(points(-0.08), "−8.0");
         assert_eq!(p_value(0.0003), "p=0.0003");
         assert_eq!(p_value(0.00001), "p<0.0001");
         assert_eq!(p_value(0.0312), "p=0.03");
+        assert_eq!(unsigned_points(0.2), "20");
+        assert_eq!(unsigned_points(0.045), "4.5");
+        assert_eq!(failures("refusal"), "refusals");
+        assert_eq!(failures("polite"), "polite failures");
     }
 }

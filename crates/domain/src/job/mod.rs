@@ -185,6 +185,29 @@ pub struct BaselineInfo {
     pub reason: Option<String>,
 }
 
+/// Why a job's evidence is incomplete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// A scorer gave no verdict (`error` or `unparsable`) on more than 5% of
+    /// the samples it applied to.
+    JudgeVerdictsMissing,
+    /// The request named a scorer that could not run (e.g. no judge provider).
+    JudgeNotConfigured,
+}
+
+/// A reason not to trust a job's silence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobWarning {
+    pub code: WarningCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer: Option<String>,
+    pub message: String,
+    /// How many samples lack a verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobError {
     pub code: String,
@@ -212,6 +235,9 @@ pub struct Job {
     pub stop_reason: Option<String>,
     pub summary: BTreeMap<String, ScorerSummary>,
     pub flags: Vec<Flag>,
+    /// What leaves the evidence incomplete (empty when nothing does).
+    #[serde(default)]
+    pub warnings: Vec<JobWarning>,
     pub usage: Usage,
     pub baseline: Option<BaselineInfo>,
     pub error: Option<JobError>,

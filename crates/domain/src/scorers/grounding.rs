@@ -1,8 +1,15 @@
 //! `grounding`: a lexical grounding score — the share of the answer's content
 //! words, numbers and capitalised names that also appear in the context.
+//!
+//! A measurement, not a verdict: it has no pass threshold and never flags a
+//! sample on its own, because word overlap cannot tell a correct paraphrase
+//! ("From 9 to 5 on weekdays." for "open 9:00-17:00, Monday to Friday") from
+//! an invention. Its distribution still feeds regression (Mann–Whitney
+//! against the baseline). A refusal makes no claim, so it is not applicable.
 
 use super::deterministic_scorer_impl;
 use super::not_applicable;
+use super::refusal::is_refusal;
 use super::text_tokens::{for_each_token, is_stop_word, token_hashes};
 use crate::scoring::{ScoreKind, ScoreOutcome};
 use crate::traffic::TrafficSample;
@@ -21,6 +28,9 @@ impl Grounding {
     pub fn evaluate(&self, sample: &TrafficSample) -> ScoreOutcome {
         if sample.context.iter().all(|c| c.trim().is_empty()) {
             return not_applicable("the sample has no context");
+        }
+        if is_refusal(&sample.output) {
+            return not_applicable("the answer is a refusal");
         }
         let context = token_hashes(sample.context.iter().map(String::as_str));
         let (mut total, mut found) = (0usize, 0usize);
@@ -55,7 +65,7 @@ impl Grounding {
     }
 }
 
-deterministic_scorer_impl!(Grounding);
+deterministic_scorer_impl!(Grounding, no_pass_threshold);
 
 #[cfg(test)]
 mod tests {
@@ -121,9 +131,31 @@ mod tests {
     }
 
     #[test]
-    fn grounding_passes_at_one_half() {
+    fn grounding_never_passes_or_fails_a_sample() {
         use crate::scoring::Scorer;
-        assert_eq!(Grounding.passes(&ScoreOutcome::scored(0.5)), Some(true));
-        assert_eq!(Grounding.passes(&ScoreOutcome::scored(0.49)), Some(false));
+        assert_eq!(Grounding.passes(&ScoreOutcome::scored(0.0)), None);
+        assert_eq!(Grounding.passes(&ScoreOutcome::scored(1.0)), None);
+    }
+
+    #[test]
+    fn a_correct_paraphrase_is_measured_but_not_failed() {
+        use crate::scoring::Scorer;
+        let out = grounded(
+            "From 9 to 5 on weekdays.",
+            &["The office is open 9:00-17:00, Monday to Friday."],
+        );
+        assert!(out.value().is_some_and(|v| v < 1.0), "{out:?}");
+        assert_eq!(Grounding.passes(&out), None);
+    }
+
+    #[test]
+    fn refusals_are_not_applicable() {
+        assert!(matches!(
+            grounded(
+                "I'm sorry, but I can't help with that.",
+                &["Opening hours: 9-17."]
+            ),
+            ScoreOutcome::NotApplicable { .. }
+        ));
     }
 }

@@ -108,6 +108,15 @@ fn not_applicable(reason: &str) -> ScoreOutcome {
 /// Implements [`Scorer`] for a unit struct with `NAME`, `KIND` and `evaluate`.
 macro_rules! deterministic_scorer_impl {
     ($scorer:ty) => {
+        $crate::scorers::deterministic_scorer_impl!($scorer, |kind, outcome| {
+            super::passes_at_half(kind, outcome)
+        });
+    };
+    // A measurement-like score with no pass threshold: it never flags a sample.
+    ($scorer:ty, no_pass_threshold) => {
+        $crate::scorers::deterministic_scorer_impl!($scorer, |_kind, _outcome| None);
+    };
+    ($scorer:ty, $passes:expr) => {
         impl $crate::scoring::Scorer for $scorer {
             fn name(&self) -> &str {
                 Self::NAME
@@ -119,7 +128,11 @@ macro_rules! deterministic_scorer_impl {
                 true
             }
             fn passes(&self, outcome: &$crate::scoring::ScoreOutcome) -> Option<bool> {
-                super::passes_at_half(Self::KIND, outcome)
+                let rule: fn(
+                    $crate::scoring::ScoreKind,
+                    &$crate::scoring::ScoreOutcome,
+                ) -> Option<bool> = $passes;
+                rule(Self::KIND, outcome)
             }
             fn score<'a>(
                 &'a self,
@@ -204,6 +217,7 @@ mod tests {
             let verdict = scorer.passes(&ScoreOutcome::scored(0.0));
             match scorer.kind() {
                 ScoreKind::Measurement { .. } => assert_eq!(verdict, None),
+                _ if scorer.name() == Grounding::NAME => assert_eq!(verdict, None),
                 _ => assert_eq!(verdict, Some(false)),
             }
             assert_eq!(

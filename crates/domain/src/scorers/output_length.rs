@@ -1,7 +1,11 @@
 //! `output_length`: the output's length in characters (a measurement), with
-//! the estimated token count in the reasoning.
+//! the estimated token count in the reasoning. Refusals are not measured:
+//! the `refusal` check already judges them, and their length would otherwise
+//! report the same change a second time as drift.
 
 use super::deterministic_scorer_impl;
+use super::not_applicable;
+use super::refusal::is_refusal;
 use crate::scoring::{ScoreKind, ScoreOutcome};
 use crate::traffic::TrafficSample;
 
@@ -17,6 +21,9 @@ impl OutputLength {
 
     /// The number of Unicode scalar values in the output.
     pub fn evaluate(&self, sample: &TrafficSample) -> ScoreOutcome {
+        if is_refusal(&sample.output) {
+            return not_applicable("the answer is a refusal");
+        }
         let chars = sample.output.chars().count();
         let tokens = estimated_tokens(chars);
         ScoreOutcome::Scored {

@@ -214,6 +214,17 @@ pub fn sample(project: &str, model: &str, prompt: &str, id: &str, output: &str) 
     })
 }
 
+/// An OpenAI chat-completion answer whose message is `content`, as a judge
+/// provider sends it.
+pub fn chat_completion(content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "judge",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    })
+}
+
 /// A child process (a server or worker) that is killed when the test ends,
 /// also when it fails half-way.
 pub struct KillOnDrop(pub std::process::Child);

@@ -19,7 +19,7 @@ use crate::model::{ClaimedJob, JobCompletion, JobFilter, JobPlan, LeaseState, Ne
 use crate::traits::JobStore;
 
 const JOB_COLUMNS: &str = "id, org_id, status, request, created_at, started_at, finished_at, progress_total, \
-     progress_done, progress_errors, partial, stop_reason, summary, flags, usage, baseline, error, attempts";
+     progress_done, progress_errors, partial, stop_reason, summary, flags, warnings, usage, baseline, error, attempts";
 
 fn status_from(raw: &str) -> Result<JobStatus, StorageError> {
     JobStatus::parse(raw)
@@ -47,6 +47,7 @@ fn job_from_row(row: &PgRow) -> Result<(Job, AutoEvalRequest), StorageError> {
         stop_reason: row.try_get("stop_reason")?,
         summary: row.try_get::<Json<_>, _>("summary")?.0,
         flags: row.try_get::<Json<_>, _>("flags")?.0,
+        warnings: row.try_get::<Json<_>, _>("warnings")?.0,
         usage: row.try_get::<Json<Usage>, _>("usage")?.0,
         baseline: row
             .try_get::<Option<Json<BaselineInfo>>, _>("baseline")?
@@ -289,7 +290,7 @@ impl JobStore for PostgresStore {
         let owner: Option<(Uuid, String)> = sqlx::query_as(
             "UPDATE jobs SET status = $3, progress_total = $4, progress_done = $5, progress_errors = $6, \
                  partial = $7, stop_reason = $8, summary = $9, flags = $10, usage = $11, baseline = $12, \
-                 error = $13, finished_at = $14, lease_owner = NULL, lease_expires_at = NULL \
+                 error = $13, finished_at = $14, warnings = $15, lease_owner = NULL, lease_expires_at = NULL \
              WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
              RETURNING org_id, project_id",
         )
@@ -307,6 +308,7 @@ impl JobStore for PostgresStore {
         .bind(completion.baseline.as_ref().map(Json))
         .bind(completion.error.as_ref().map(Json))
         .bind(completion.finished_at)
+        .bind(Json(&completion.warnings))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((org, project)) = owner else {

@@ -29,7 +29,7 @@ const POOL_SIZE: u32 = 10;
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build); sqlx's migrator still takes its advisory lock, so
 /// processes starting together apply them once.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",
@@ -39,6 +39,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         6,
         "retention",
         include_str!("../../migrations/postgres/0006_retention.sql"),
+    ),
+    (
+        7,
+        "warnings and passed",
+        include_str!("../../migrations/postgres/0007_warnings_and_passed.sql"),
     ),
 ];
 

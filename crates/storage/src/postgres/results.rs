@@ -12,7 +12,8 @@ use crate::error::StorageError;
 use crate::model::StoredResult;
 use crate::traits::{JudgeCacheStore, ResultStore};
 
-const RESULT_COLUMNS: &str = "role, sample_key, sample_id, flagged, scores, usage, agreement";
+const RESULT_COLUMNS: &str =
+    "role, sample_key, sample_id, flagged, scores, usage, agreement, passed";
 
 fn result_from_row(row: &PgRow) -> Result<StoredResult, StorageError> {
     let role: String = row.try_get("role")?;
@@ -32,6 +33,7 @@ fn result_from_row(row: &PgRow) -> Result<StoredResult, StorageError> {
         scores: row.try_get::<Json<_>, _>("scores")?.0,
         usage: row.try_get::<Json<_>, _>("usage")?.0,
         agreement: row.try_get::<Json<_>, _>("agreement")?.0,
+        passed: row.try_get::<Json<_>, _>("passed")?.0,
     })
 }
 
@@ -52,6 +54,7 @@ impl ResultStore for PostgresStore {
         let mut scores = Vec::with_capacity(results.len());
         let mut usage = Vec::with_capacity(results.len());
         let mut agreement = Vec::with_capacity(results.len());
+        let mut passed = Vec::with_capacity(results.len());
         for r in results {
             roles.push(r.role.as_str());
             keys.push(r.sample_key);
@@ -60,15 +63,17 @@ impl ResultStore for PostgresStore {
             scores.push(json_text(&r.scores)?);
             usage.push(json_text(&r.usage)?);
             agreement.push(json_text(&r.agreement)?);
+            passed.push(json_text(&r.passed)?);
         }
         // A result already stored for (job, role, sample) wins: a resumed job
         // that scores a sample again does not overwrite or duplicate it.
         sqlx::query(
-            "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement) \
+            "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement, passed) \
              SELECT $1, u.role, u.sample_key, u.sample_id, u.flagged, u.scores::jsonb, u.usage::jsonb, \
-                 u.agreement::jsonb \
-             FROM UNNEST($2::text[], $3::int8[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[]) \
-                 AS u(role, sample_key, sample_id, flagged, scores, usage, agreement) \
+                 u.agreement::jsonb, u.passed::jsonb \
+             FROM UNNEST($2::text[], $3::int8[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], \
+                 $9::text[]) \
+                 AS u(role, sample_key, sample_id, flagged, scores, usage, agreement, passed) \
              ON CONFLICT (job_id, role, sample_key) DO NOTHING",
         )
         .bind(job.0)
@@ -79,6 +84,7 @@ impl ResultStore for PostgresStore {
         .bind(scores)
         .bind(usage)
         .bind(agreement)
+        .bind(passed)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -95,19 +101,19 @@ impl ResultStore for PostgresStore {
     async fn list_results(
         &self,
         job: JobId,
-        flagged_only: bool,
+        flagged: Option<bool>,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredResult>, StorageError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {RESULT_COLUMNS} FROM job_results \
-             WHERE job_id = $1 AND role = 'current' AND (NOT $2 OR flagged) \
+             WHERE job_id = $1 AND role = 'current' AND ($2::bool IS NULL OR flagged = $2) \
                AND ($3::int8 IS NULL OR sample_key > $3) \
              ORDER BY sample_key LIMIT $4"
         ));
         let rows = sqlx::query(sql)
             .bind(job.0)
-            .bind(flagged_only)
+            .bind(flagged)
             .bind(after)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)

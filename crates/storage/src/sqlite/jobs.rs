@@ -21,7 +21,7 @@ use crate::model::{ClaimedJob, JobCompletion, JobFilter, JobPlan, LeaseState, Ne
 use crate::traits::JobStore;
 
 const JOB_COLUMNS: &str = "id, org_id, status, request, created_at, started_at, finished_at, progress, usage, \
-     summary, flags, baseline, error, partial, stop_reason, attempts";
+     summary, flags, warnings, baseline, error, partial, stop_reason, attempts";
 const DEFAULT_LIST_LIMIT: u32 = 100;
 
 fn job_from_row(row: &SqliteRow) -> Result<(Job, AutoEvalRequest, u32)> {
@@ -42,6 +42,7 @@ fn job_from_row(row: &SqliteRow) -> Result<(Job, AutoEvalRequest, u32)> {
         stop_reason: row.try_get("stop_reason")?,
         summary: from_json(&row.try_get::<String, _>("summary")?)?,
         flags: from_json(&row.try_get::<String, _>("flags")?)?,
+        warnings: from_json(&row.try_get::<String, _>("warnings")?)?,
         usage: from_json(&row.try_get::<String, _>("usage")?)?,
         baseline: from_json_opt(row.try_get("baseline")?)?,
         error: from_json_opt(row.try_get("error")?)?,
@@ -330,7 +331,7 @@ impl JobStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let owner: Option<(String, String)> = sqlx::query_as(
             "UPDATE jobs SET status = ?, finished_at = ?, progress = ?, partial = ?, stop_reason = ?, summary = ?,
-                             flags = ?, usage = ?, baseline = ?, error = ?, lease_expires_at = NULL
+                             flags = ?, warnings = ?, usage = ?, baseline = ?, error = ?, lease_expires_at = NULL
              WHERE id = ? AND lease_owner = ? AND status = 'running'
              RETURNING org_id, project_id",
         )
@@ -341,6 +342,7 @@ impl JobStore for SqliteStore {
         .bind(&completion.stop_reason)
         .bind(to_json(&completion.summary)?)
         .bind(to_json(&completion.flags)?)
+        .bind(to_json(&completion.warnings)?)
         .bind(to_json(&completion.usage)?)
         .bind(completion.baseline.as_ref().map(to_json).transpose()?)
         .bind(completion.error.as_ref().map(to_json).transpose()?)

@@ -48,7 +48,7 @@ const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
 /// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build with a bundled SQLite).
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",
@@ -58,6 +58,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         6,
         "retention",
         include_str!("../../migrations/sqlite/0006_retention.sql"),
+    ),
+    (
+        7,
+        "warnings and passed",
+        include_str!("../../migrations/sqlite/0007_warnings_and_passed.sql"),
     ),
 ];
 

@@ -12,10 +12,11 @@ use crate::error::StorageError;
 use crate::model::StoredResult;
 use crate::traits::{JudgeCacheStore, ResultStore};
 
-const INSERT_HEAD: &str = "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement) VALUES ";
-const ROW_PLACEHOLDERS: &str = "(?,?,?,?,?,?,?,?)";
+const INSERT_HEAD: &str = "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement, passed) VALUES ";
+const ROW_PLACEHOLDERS: &str = "(?,?,?,?,?,?,?,?,?)";
 const ROWS_PER_STATEMENT: usize = 200;
-const RESULT_COLUMNS: &str = "role, sample_key, sample_id, flagged, scores, usage, agreement";
+const RESULT_COLUMNS: &str =
+    "role, sample_key, sample_id, flagged, scores, usage, agreement, passed";
 
 fn result_from_row(row: &SqliteRow) -> Result<StoredResult> {
     let role: String = row.try_get("role")?;
@@ -31,6 +32,7 @@ fn result_from_row(row: &SqliteRow) -> Result<StoredResult> {
         scores: from_json(&row.try_get::<String, _>("scores")?)?,
         usage: from_json(&row.try_get::<String, _>("usage")?)?,
         agreement: from_json(&row.try_get::<String, _>("agreement")?)?,
+        passed: from_json(&row.try_get::<String, _>("passed")?)?,
     })
 }
 
@@ -48,6 +50,7 @@ impl ResultStore for SqliteStore {
                     to_json(&r.scores)?,
                     to_json(&r.usage)?,
                     to_json(&r.agreement)?,
+                    to_json(&r.passed)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -60,7 +63,7 @@ impl ResultStore for SqliteStore {
             sql.push_str(&vec![ROW_PLACEHOLDERS; chunk.len()].join(","));
             sql.push_str(" ON CONFLICT (job_id, role, sample_key) DO NOTHING");
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (r, (scores, usage, agreement)) in chunk.iter().zip(json) {
+            for (r, (scores, usage, agreement, passed)) in chunk.iter().zip(json) {
                 query = query
                     .bind(job.as_str())
                     .bind(r.role.as_str())
@@ -69,7 +72,8 @@ impl ResultStore for SqliteStore {
                     .bind(r.flagged)
                     .bind(scores.as_str())
                     .bind(usage.as_str())
-                    .bind(agreement.as_str());
+                    .bind(agreement.as_str())
+                    .bind(passed.as_str());
             }
             query.execute(&mut *tx).await?;
         }
@@ -91,11 +95,15 @@ impl ResultStore for SqliteStore {
     async fn list_results(
         &self,
         job: JobId,
-        flagged_only: bool,
+        flagged: Option<bool>,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredResult>> {
-        let flagged = if flagged_only { " AND flagged = 1" } else { "" };
+        let flagged = match flagged {
+            None => "",
+            Some(true) => " AND flagged = 1",
+            Some(false) => " AND flagged = 0",
+        };
         let sql = format!(
             "SELECT {RESULT_COLUMNS} FROM job_results
              WHERE job_id = ? AND role = 'current' AND sample_key > ?{flagged}

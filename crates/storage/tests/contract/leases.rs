@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use evalguard_domain::job::{
-    BaselineInfo, Flag, FlagKind, JobError, JobStatus, OutcomeCounts, ScorerSummary, Severity,
+    BaselineInfo, Flag, FlagKind, JobError, JobStatus, JobWarning, OutcomeCounts, ScorerSummary,
+    Severity, WarningCode,
 };
 use evalguard_domain::{Progress, Usage};
 use evalguard_storage::{JobCompletion, LeaseState};
@@ -46,6 +47,12 @@ pub fn completion(status: JobStatus) -> JobCompletion {
             metric: "empty_output".to_owned(),
             message: "worse".to_owned(),
             evidence: Default::default(),
+        }],
+        warnings: vec![JobWarning {
+            code: WarningCode::JudgeVerdictsMissing,
+            scorer: Some("hallucination".to_owned()),
+            message: "no verdict on 7 of 10 samples".to_owned(),
+            count: Some(7),
         }],
         usage: Usage {
             judge_requests: 3,
@@ -233,6 +240,7 @@ pub async fn only_the_holder_finishes_and_only_once(db: &Db) {
     assert_eq!(stored.stop_reason, done.stop_reason);
     assert_eq!(stored.summary, done.summary);
     assert_eq!(stored.flags, done.flags);
+    assert_eq!(stored.warnings, done.warnings);
     assert_eq!(stored.usage, done.usage);
     assert_eq!(stored.baseline, done.baseline);
     assert_eq!(stored.error, None);

@@ -40,6 +40,7 @@ fn result(role: SampleRole, key: i64, flagged: bool, value: f64) -> StoredResult
             cost_usd: 0.0031,
         },
         agreement: BTreeMap::from([("faithfulness".to_owned(), true)]),
+        passed: BTreeMap::from([("faithfulness".to_owned(), !flagged)]),
     }
 }
 
@@ -104,7 +105,7 @@ pub async fn list_results_pages_current_results(db: &Db) {
     loop {
         let page = db
             .results
-            .list_results(job, false, after, 100)
+            .list_results(job, None, after, 100)
             .await
             .unwrap();
         assert!(page.len() <= 100);
@@ -117,7 +118,7 @@ pub async fn list_results_pages_current_results(db: &Db) {
 
     let flagged = db
         .results
-        .list_results(job, true, Some(30), 5)
+        .list_results(job, Some(true), Some(30), 5)
         .await
         .unwrap();
     let keys: Vec<i64> = flagged.iter().map(|r| r.sample_key).collect();
@@ -129,10 +130,22 @@ pub async fn list_results_pages_current_results(db: &Db) {
     );
     assert!(
         db.results
-            .list_results(job, true, Some(450), 100)
+            .list_results(job, Some(true), Some(450), 100)
             .await
             .unwrap()
             .is_empty()
+    );
+    let unflagged = db
+        .results
+        .list_results(job, Some(false), Some(30), 5)
+        .await
+        .unwrap();
+    let keys: Vec<i64> = unflagged.iter().map(|r| r.sample_key).collect();
+    assert_eq!(keys, [31, 32, 34, 35, 37]);
+    assert!(
+        unflagged
+            .iter()
+            .all(|r| !r.flagged && r.passed["faithfulness"])
     );
 }
 
