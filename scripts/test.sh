@@ -37,4 +37,5 @@ if command -v psql >/dev/null 2>&1; then
     done
 fi
 
+scripts/otel-venv.sh  # the OpenTelemetry Python SDK for the OTLP ingest tests
 cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@"

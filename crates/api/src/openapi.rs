@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{health, jobs, keys, projects, scorers, traffic, webhooks};
+use crate::routes::{health, jobs, keys, otel, projects, scorers, traffic, webhooks};
 
 /// Every error answer: `{"error": {"code", "message", "param"?}}`.
 #[derive(Serialize, ToSchema)]
@@ -154,7 +154,7 @@ pub(crate) use bodies::*;
     paths(
         projects::create_project, projects::list_projects, projects::get_project, projects::patch_project,
         scorers::put_rubric, scorers::list_rubrics, scorers::delete_rubric,
-        traffic::ingest,
+        traffic::ingest, otel::export_traces,
         jobs::create_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job, jobs::list_results,
         keys::create_key, keys::list_keys, keys::revoke_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,

@@ -191,3 +191,12 @@ pub struct DeliveryAttempt {
     pub retry_at: Option<DateTime<Utc>>,
     pub delivered: bool,
 }
+
+/// What [`crate::TraceContextStore::ingest_traces`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceIngest {
+    /// Samples newly stored (the others were stored before).
+    pub stored: u64,
+    /// Samples stored earlier whose context was set from arriving documents.
+    pub contexts_updated: u64,
+}

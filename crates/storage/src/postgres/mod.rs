@@ -6,6 +6,7 @@ mod access;
 mod jobs;
 mod projects;
 mod results;
+mod trace_context;
 mod traffic;
 mod webhooks;
 
@@ -28,11 +29,18 @@ const POOL_SIZE: u32 = 10;
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build); sqlx's migrator still takes its advisory lock, so
 /// processes starting together apply them once.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        5,
+        "otel trace documents",
+        include_str!("../../migrations/postgres/0005_otel_trace_documents.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -8,6 +8,7 @@ mod access;
 mod jobs;
 mod projects;
 mod results;
+mod trace_context;
 mod traffic;
 mod webhooks;
 
@@ -47,11 +48,18 @@ const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
 /// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build with a bundled SQLite).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        5,
+        "otel trace documents",
+        include_str!("../../migrations/sqlite/0005_otel_trace_documents.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
