@@ -37,6 +37,8 @@ if command -v psql >/dev/null 2>&1; then
     done
 fi
 
+scripts/otel-venv.sh  # the OpenTelemetry Python SDK for the OTLP ingest tests
+
 # Every suite runs even when an earlier one failed; the script fails if any did.
 failed=()
 cargo test --workspace --no-fail-fast --features evalguard-storage/testing "$@" || failed+=("cargo test")

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// 415: the body is not `application/json`.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// 415 on endpoints that take other formats than JSON (OTLP): says which.
+    #[error("{message}")]
+    UnsupportedFormat { message: String },
     /// 429 with `Retry-After`: the key's rate limit is used up.
     #[error("rate limit exceeded; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -99,7 +102,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedFormat { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
@@ -116,7 +121,9 @@ impl ApiError {
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedFormat { .. } => {
+                "unsupported_media_type"
+            }
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Storage(_) | ApiError::Internal(_) => "internal_error",
             ApiError::NotReady => "not_ready",

@@ -30,7 +30,9 @@ pub use error::ApiError;
 pub use metrics::prometheus_handle;
 pub use state::{ApiLimits, ApiState, WebhookPolicy};
 
-use crate::routes::{health, jobs, keys, projects, scorers, traffic, traffic_deletion, webhooks};
+use crate::routes::{
+    health, jobs, keys, otel, projects, scorers, traffic, traffic_deletion, webhooks,
+};
 use crate::state::{AppContext, Shared};
 
 /// Whether a route needs an API key.
@@ -125,6 +127,12 @@ fn route_table() -> Vec<(Method, &'static str, Access, MethodRouter<Shared>)> {
         ),
         (
             Method::POST,
+            otel::TRACES_PATH,
+            ApiKey,
+            post(otel::export_traces),
+        ),
+        (
+            Method::POST,
             "/api/v1/auto-eval",
             ApiKey,
             post(jobs::create_job),
@@ -192,7 +200,7 @@ pub fn router(state: ApiState) -> Router {
     let mut protected: Router<Shared> = Router::new();
     let mut public: Router<Shared> = Router::new();
     for (_, path, access, handler) in route_table() {
-        let handler = if path == extract::TRAFFIC_PATH {
+        let handler = if path == extract::TRAFFIC_PATH || path == otel::TRACES_PATH {
             handler.layer(DefaultBodyLimit::max(limits.traffic_body_bytes))
         } else {
             handler.layer(DefaultBodyLimit::max(limits.body_bytes))

@@ -13,7 +13,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{health, jobs, keys, projects, scorers, traffic, traffic_deletion, webhooks};
+use crate::routes::{
+    health, jobs, keys, otel, projects, scorers, traffic, traffic_deletion, webhooks,
+};
 
 /// Every error answer: `{"error": {"code", "message", "param"?}}`.
 #[derive(Serialize, ToSchema)]
@@ -165,7 +167,7 @@ pub(crate) use bodies::*;
     paths(
         projects::create_project, projects::list_projects, projects::get_project, projects::patch_project,
         scorers::put_rubric, scorers::list_rubrics, scorers::delete_rubric,
-        traffic::ingest, traffic_deletion::delete_traffic,
+        traffic::ingest, traffic_deletion::delete_traffic, otel::export_traces,
         jobs::create_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job, jobs::list_results,
         keys::create_key, keys::list_keys, keys::revoke_key,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,

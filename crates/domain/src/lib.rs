@@ -6,6 +6,7 @@ pub mod access;
 pub mod analysis;
 pub mod ids;
 pub mod job;
+pub mod otlp;
 pub mod project;
 pub mod scorers;
 pub mod scoring;

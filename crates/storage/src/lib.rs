@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trace_documents;
 mod traits;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub struct Storage {
     pub access: Arc<dyn AccessStore>,
     pub projects: Arc<dyn ProjectStore>,
     pub traffic: Arc<dyn TrafficStore>,
+    pub trace_context: Arc<dyn TraceContextStore>,
     pub jobs: Arc<dyn JobStore>,
     pub results: Arc<dyn ResultStore>,
     pub judge_cache: Arc<dyn JudgeCacheStore>,
@@ -45,6 +47,7 @@ impl Storage {
         B: AccessStore
             + ProjectStore
             + TrafficStore
+            + TraceContextStore
             + JobStore
             + ResultStore
             + JudgeCacheStore
@@ -57,6 +60,7 @@ impl Storage {
             access: db.clone(),
             projects: db.clone(),
             traffic: db.clone(),
+            trace_context: db.clone(),
             jobs: db.clone(),
             results: db.clone(),
             judge_cache: db.clone(),

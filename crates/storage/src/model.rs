@@ -210,3 +210,12 @@ pub enum TrafficSelection {
         to: Option<DateTime<Utc>>,
     },
 }
+
+/// What [`crate::TraceContextStore::ingest_traces`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceIngest {
+    /// Samples newly stored (the others were stored before).
+    pub stored: u64,
+    /// Samples stored earlier whose context was set from arriving documents.
+    pub contexts_updated: u64,
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evalguard_domain::job::Target;
+use evalguard_domain::otlp::{RetrievedDocuments, TracedSample};
 use evalguard_domain::project::{Project, ProjectSettings, RubricDefinition};
 use evalguard_domain::{Job, JobId, OrgId, Progress, ProjectId, TrafficSample, Usage};
 use uuid::Uuid;
@@ -112,6 +113,28 @@ pub trait TrafficStore: Send + Sync {
     ) -> Result<Vec<Deployment>>;
     /// Samples by key, in the order of `keys` (keys not found are left out).
     async fn samples_by_key(&self, org: OrgId, keys: &[i64]) -> Result<Vec<StoredSample>>;
+}
+
+/// OTLP ingest: LLM spans' samples and retriever spans' documents, joined by
+/// trace whichever arrives first.
+#[async_trait]
+pub trait TraceContextStore: Send + Sync {
+    /// In one transaction: deletes expired documents; keeps `documents` until
+    /// `keep_until`; gives each sample its trace's unexpired documents as
+    /// `context` (ordered by retriever start, span, position; a sample with no
+    /// stored documents keeps its own); inserts the samples exactly as
+    /// [`TrafficStore::insert_samples`] does; and sets the context of the
+    /// already stored samples of every trace that received documents.
+    /// Concurrent calls for the same trace are serialised, so neither order
+    /// loses the context.
+    async fn ingest_traces(
+        &self,
+        org: OrgId,
+        samples: &[TracedSample],
+        documents: &[RetrievedDocuments],
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<TraceIngest>;
 }
 
 #[async_trait]

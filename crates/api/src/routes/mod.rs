@@ -4,6 +4,7 @@
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+pub(crate) mod otel;
 pub(crate) mod projects;
 pub(crate) mod scorers;
 pub(crate) mod traffic;

@@ -4,7 +4,8 @@
 //! deterministic scorers (wall time and the server's CPU time per sample).
 //!
 //! `cargo build --release && cargo run --release -p evalguard --example bench -- --db sqlite`
-//! `--scenario judge` runs the judge benchmark instead (see `judge.rs`).
+//! `--scenario judge` runs the judge benchmark instead (see `judge.rs`),
+//! `--scenario otlp` the OTLP trace ingest benchmark (see `otlp.rs`).
 //! (`--db postgres` uses EVALGUARD_TEST_POSTGRES_URL to create a fresh database).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod judge;
+mod otlp;
 mod server;
 
 use server::{Server, cpu_seconds, start_server};
@@ -256,6 +258,10 @@ async fn main() {
     println!("## {db}: {scenario}\n");
     if scenario == "judge" {
         judge::run(&db, 10_000).await;
+        return;
+    }
+    if scenario == "otlp" {
+        otlp::run(&db, 100).await;
         return;
     }
 

@@ -7,6 +7,7 @@ mod jobs;
 mod projects;
 mod results;
 mod retention;
+mod trace_context;
 mod traffic;
 mod webhooks;
 
@@ -34,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "initial",
         include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        5,
+        "otel trace documents",
+        include_str!("../../migrations/postgres/0005_otel_trace_documents.sql"),
     ),
     (
         6,

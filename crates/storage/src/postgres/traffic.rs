@@ -93,20 +93,20 @@ impl Columns {
     }
 }
 
-#[async_trait]
-impl TrafficStore for PostgresStore {
-    async fn insert_samples(
-        &self,
-        org: OrgId,
-        samples: &[TrafficSample],
-    ) -> Result<u64, StorageError> {
-        if samples.is_empty() {
-            return Ok(0);
-        }
-        let c = Columns::of(samples)?;
-        // One statement is atomic on its own: all rows or none. Repeated ids
-        // (stored before, or twice in this batch) are skipped by ON CONFLICT.
-        let done = sqlx::query(
+/// Inserts a batch in one statement (on the pool, or inside a caller's
+/// transaction: OTLP ingest stores documents and samples together).
+pub(super) async fn insert_rows<'e, E>(
+    executor: E,
+    org: OrgId,
+    samples: &[TrafficSample],
+) -> Result<u64, StorageError>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let c = Columns::of(samples)?;
+    // One statement is atomic on its own: all rows or none. Repeated ids
+    // (stored before, or twice in this batch) are skipped by ON CONFLICT.
+    let done = sqlx::query(
             "INSERT INTO traffic_samples (org_id, project_id, sample_id, model, prompt_id, input, output, \
                  context, reference, ts, metadata, latency_ms, prompt_tokens, completion_tokens) \
              SELECT $1, u.project_id, u.sample_id, u.model, u.prompt_id, u.input, u.output, \
@@ -132,9 +132,22 @@ impl TrafficStore for PostgresStore {
         .bind(c.latency_ms)
         .bind(c.prompt_tokens)
         .bind(c.completion_tokens)
-        .execute(&self.pool)
+        .execute(executor)
         .await?;
-        Ok(done.rows_affected())
+    Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl TrafficStore for PostgresStore {
+    async fn insert_samples(
+        &self,
+        org: OrgId,
+        samples: &[TrafficSample],
+    ) -> Result<u64, StorageError> {
+        if samples.is_empty() {
+            return Ok(0);
+        }
+        insert_rows(&self.pool, org, samples).await
     }
 
     async fn recent_samples(

@@ -9,6 +9,7 @@ mod jobs;
 mod projects;
 mod results;
 mod retention;
+mod trace_context;
 mod traffic;
 mod webhooks;
 
@@ -53,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "initial",
         include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        5,
+        "otel trace documents",
+        include_str!("../../migrations/sqlite/0005_otel_trace_documents.sql"),
     ),
     (
         6,

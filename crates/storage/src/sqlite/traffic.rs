@@ -71,55 +71,75 @@ fn sample_from_row(row: &SqliteRow) -> Result<StoredSample> {
     })
 }
 
+/// Each sample's `context` and `metadata` as JSON text, encoded before the
+/// write lock is taken so that the lock is held for SQL only.
+pub(super) fn encode_rows(samples: &[TrafficSample]) -> Result<Vec<EncodedJson>> {
+    samples
+        .iter()
+        .map(|s| {
+            Ok((
+                to_json(&s.context)?,
+                s.metadata.as_ref().map(to_json).transpose()?,
+            ))
+        })
+        .collect()
+}
+
+/// `(context, metadata)` of one sample as JSON text.
+pub(super) type EncodedJson = (String, Option<String>);
+
+/// Inserts a batch inside the caller's write transaction (traffic ingest, and
+/// OTLP ingest which stores documents in the same transaction).
+pub(super) async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    org: OrgId,
+    samples: &[TrafficSample],
+    encoded: &[EncodedJson],
+) -> Result<u64> {
+    let org = org.0.to_string();
+    let mut stored = 0;
+    for (chunk, json) in samples
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(encoded.chunks(ROWS_PER_STATEMENT))
+    {
+        let sql = if chunk.len() == ROWS_PER_STATEMENT {
+            full_insert_sql()
+        } else {
+            Arc::from(insert_sql(chunk.len()))
+        };
+        debug_assert_eq!(sql.matches('?').count(), chunk.len() * COLUMNS_PER_ROW);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (s, (context, metadata)) in chunk.iter().zip(json) {
+            query = query
+                .bind(org.as_str())
+                .bind(s.project_id.as_str())
+                .bind(s.id.as_str())
+                .bind(s.model.as_str())
+                .bind(s.prompt_id.as_str())
+                .bind(s.input.as_str())
+                .bind(s.output.as_str())
+                .bind(context.as_str())
+                .bind(s.reference.as_deref())
+                .bind(micros(s.timestamp))
+                .bind(metadata.as_deref())
+                .bind(s.latency_ms)
+                .bind(s.prompt_tokens)
+                .bind(s.completion_tokens);
+        }
+        stored += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(stored)
+}
+
 #[async_trait]
 impl TrafficStore for SqliteStore {
     async fn insert_samples(&self, org: OrgId, samples: &[TrafficSample]) -> Result<u64> {
         if samples.is_empty() {
             return Ok(0);
         }
-        let org = org.0.to_string();
-        // Encode before taking the write lock, so the lock is held for SQL only.
-        let encoded = samples
-            .iter()
-            .map(|s| {
-                Ok((
-                    to_json(&s.context)?,
-                    s.metadata.as_ref().map(to_json).transpose()?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let encoded = encode_rows(samples)?;
         let mut tx = self.write_tx().await?;
-        let mut stored = 0;
-        for (chunk, json) in samples
-            .chunks(ROWS_PER_STATEMENT)
-            .zip(encoded.chunks(ROWS_PER_STATEMENT))
-        {
-            let sql = if chunk.len() == ROWS_PER_STATEMENT {
-                full_insert_sql()
-            } else {
-                Arc::from(insert_sql(chunk.len()))
-            };
-            debug_assert_eq!(sql.matches('?').count(), chunk.len() * COLUMNS_PER_ROW);
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (s, (context, metadata)) in chunk.iter().zip(json) {
-                query = query
-                    .bind(org.as_str())
-                    .bind(s.project_id.as_str())
-                    .bind(s.id.as_str())
-                    .bind(s.model.as_str())
-                    .bind(s.prompt_id.as_str())
-                    .bind(s.input.as_str())
-                    .bind(s.output.as_str())
-                    .bind(context.as_str())
-                    .bind(s.reference.as_deref())
-                    .bind(micros(s.timestamp))
-                    .bind(metadata.as_deref())
-                    .bind(s.latency_ms)
-                    .bind(s.prompt_tokens)
-                    .bind(s.completion_tokens);
-            }
-            stored += query.execute(&mut *tx).await?.rows_affected();
-        }
+        let stored = insert_rows(&mut tx, org, samples, &encoded).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -10,6 +10,7 @@ mod jobs;
 mod leases;
 mod results;
 mod retention;
+mod trace_context;
 mod traffic;
 mod webhooks;
 
@@ -51,6 +52,9 @@ contract_tests! {
     traffic::deployments_summarise_models_of_a_prompt,
     traffic::samples_by_key_keep_the_requested_order,
     traffic::orgs_never_see_each_others_traffic,
+    trace_context::documents_stored_first_become_the_context_of_later_samples,
+    trace_context::documents_stored_later_update_the_samples_of_their_trace,
+    trace_context::expired_documents_are_not_used,
     jobs::enqueue_honours_idempotency_keys_per_org,
     jobs::jobs_are_isolated_between_orgs,
     jobs::list_is_newest_first_with_filters_and_cursor,

@@ -1,0 +1,108 @@
+//! OTLP ingest on SQLite: documents and samples in one `BEGIN IMMEDIATE`
+//! transaction, which also serialises concurrent exports of a trace.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use evalguard_domain::OrgId;
+use evalguard_domain::otlp::{RetrievedDocuments, TracedSample};
+use sqlx::{Row, SqliteConnection};
+
+use super::traffic::{encode_rows, insert_rows};
+use super::{Result, SqliteStore, micros, to_json};
+use crate::model::TraceIngest;
+use crate::trace_documents::{document_rows, sample_id_range, with_trace_context};
+use crate::traits::TraceContextStore;
+
+/// The unexpired documents of `traces`, in context order, by trace.
+async fn documents_of(
+    conn: &mut SqliteConnection,
+    org: &str,
+    traces: &BTreeSet<&str>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT trace_id, content FROM otel_trace_documents
+         WHERE org_id = ? AND trace_id IN (SELECT value FROM json_each(?)) AND expires_at > ?
+         ORDER BY trace_id, span_start, span_id, position",
+    )
+    .bind(org)
+    .bind(to_json(traces)?)
+    .bind(micros(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_trace: HashMap<String, Vec<String>> = HashMap::new();
+    for row in rows {
+        by_trace
+            .entry(row.try_get("trace_id")?)
+            .or_default()
+            .push(row.try_get("content")?);
+    }
+    Ok(by_trace)
+}
+
+#[async_trait]
+impl TraceContextStore for SqliteStore {
+    async fn ingest_traces(
+        &self,
+        org: OrgId,
+        samples: &[TracedSample],
+        documents: &[RetrievedDocuments],
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<TraceIngest> {
+        let org_text = org.0.to_string();
+        let sample_traces: BTreeSet<&str> = samples.iter().map(|s| s.trace_id.as_str()).collect();
+        let document_traces: BTreeSet<&str> =
+            documents.iter().map(|d| d.trace_id.as_str()).collect();
+        let rows = to_json(&document_rows(documents))?;
+        let mut tx = self.write_tx().await?;
+        if !documents.is_empty() {
+            sqlx::query("DELETE FROM otel_trace_documents WHERE expires_at <= ?")
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO otel_trace_documents
+                     (org_id, trace_id, span_id, position, span_start, content, expires_at)
+                 SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, ?
+                 FROM json_each(?) WHERE true
+                 ON CONFLICT (org_id, trace_id, span_id, position) DO NOTHING",
+            )
+            .bind(org_text.as_str())
+            .bind(micros(keep_until))
+            .bind(rows)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut outcome = TraceIngest::default();
+        if !samples.is_empty() {
+            let contexts = documents_of(&mut tx, &org_text, &sample_traces, now).await?;
+            let samples = with_trace_context(samples, &contexts);
+            let encoded = encode_rows(&samples)?;
+            outcome.stored = insert_rows(&mut tx, org, &samples, &encoded).await?;
+        }
+        if !documents.is_empty() {
+            let contexts = documents_of(&mut tx, &org_text, &document_traces, now).await?;
+            for (trace, context) in contexts {
+                let context = to_json(&context)?;
+                let (from, to) = sample_id_range(&trace);
+                outcome.contexts_updated += sqlx::query(
+                    "UPDATE traffic SET context = ?
+                     WHERE org_id = ? AND sample_id >= ? AND sample_id < ? AND context <> ?",
+                )
+                .bind(context.as_str())
+                .bind(org_text.as_str())
+                .bind(from)
+                .bind(to)
+                .bind(context.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
