@@ -83,9 +83,9 @@ def serve_null(port_file: str) -> None:
     server.serve_forever()
 
 
-def start_null_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_null_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The stand-in in its own process, so that it does not share our GIL."""
-    port_file = Path(tempfile.mkdtemp(prefix="evalguard-null-")) / "port"
+    port_file = workdir / "port"
     process = subprocess.Popen([sys.executable, __file__, "--serve-null", str(port_file)])
     deadline = time.monotonic() + 30
     while not port_file.exists() or not port_file.read_text():
@@ -118,10 +118,12 @@ def main() -> None:
         serve_null(args.serve_null)
         return
 
+    # The database of a run holds every sample sent (about 1 KB each): removed at the end.
+    workdir = tempfile.TemporaryDirectory(prefix="evalguard-bench-")
     server = None
     null_server = None
     if args.null_server:
-        null_server, base_url = start_null_server()
+        null_server, base_url = start_null_server(Path(workdir.name))
         key, binary = "unused", "(null server: reads and counts, stores nothing)"
     elif args.base_url:
         base_url, key = args.base_url, args.api_key or os.environ["EVALGUARD_API_KEY"]
@@ -130,7 +132,7 @@ def main() -> None:
         release = REPO / "target" / "release" / "evalguard"
         if release.is_file():
             os.environ["EVALGUARD_BIN"] = str(release)
-        server = EvalGuardServer(Path(tempfile.mkdtemp(prefix="evalguard-bench-"))).start()
+        server = EvalGuardServer(Path(workdir.name)).start()
         base_url, key = server.base_url, server.create_key("owner")
         binary = os.environ.get("EVALGUARD_BIN", str(REPO / "target" / "debug" / "evalguard"))
     try:
@@ -174,6 +176,7 @@ def main() -> None:
         if null_server is not None:
             null_server.kill()
             null_server.wait()
+        workdir.cleanup()
 
 
 if __name__ == "__main__":
