@@ -17,6 +17,7 @@ pub mod limiter;
 pub mod majority;
 pub mod prompts;
 pub mod provider;
+pub mod rate_limit_headers;
 pub mod retry_policy;
 pub mod verdict_cache;
 pub mod verdict_parser;

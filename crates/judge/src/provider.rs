@@ -14,6 +14,7 @@ use crate::judge_metrics::{RequestOutcome, record_call, record_request};
 use crate::judge_spec::truncate_raw;
 use crate::limiter::AdaptiveLimiter;
 use crate::prompts::RenderedPrompt;
+use crate::rate_limit_headers::request_budget;
 use crate::retry_policy::{backoff, jitter, retry_after};
 use crate::wire::{
     AnthropicResponse, MAX_OUTPUT_TOKENS, OpenAiResponse, encode_request, openai_content_text,
@@ -147,6 +148,19 @@ impl JudgeProvider {
 
     pub fn limiter(&self) -> &AdaptiveLimiter {
         &self.limiter
+    }
+
+    /// Reads the provider's request budget from an answer and, when the
+    /// calls already on their way would use it up, holds new ones until it
+    /// refills: paced by the provider rather than by its 429s.
+    fn pace(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(budget) = request_budget(headers, chrono::Utc::now()) {
+            let others = u64::from(self.limiter.in_flight().saturating_sub(1));
+            let pause = budget.pause_for(others);
+            if !pause.is_zero() {
+                self.limiter.pause_for(pause);
+            }
+        }
     }
 
     fn url(&self) -> String {
@@ -297,6 +311,7 @@ impl JudgeProvider {
             }
             Ok(Ok(parts)) => parts,
         };
+        self.pace(&headers);
         if status.is_success() {
             return self.read_success(&text);
         }
