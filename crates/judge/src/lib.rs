@@ -16,6 +16,7 @@ pub mod judge_spec;
 pub mod limiter;
 pub mod majority;
 pub mod prompts;
+mod protocol;
 pub mod provider;
 pub mod rate_limit_headers;
 pub mod retry_policy;
