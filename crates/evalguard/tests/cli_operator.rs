@@ -285,3 +285,39 @@ fn startup_lines_name_database_judges_and_workers_in_plain_text_or_json() {
     assert_eq!(judge["fields"]["base_url"], "http://127.0.0.1:9/v1");
     assert!(!json.contains("sk-never-logged-4242"));
 }
+
+#[tokio::test]
+async fn restarting_on_postgresql_logs_no_sqlx_notices() {
+    let Some(url) = evalguard_storage::testing::fresh_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The second start finds the migrations table: PostgreSQL answers its
+    // CREATE … IF NOT EXISTS with a NOTICE, which sqlx logs at info.
+    for start in 0..2 {
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .env_remove("EVALGUARD_LOG")
+            .env_remove("EVALGUARD_LOG_FORMAT")
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("migrations applied"), "{stderr}");
+        assert!(
+            !stderr.contains("already exists") && !stderr.contains("sqlx::postgres::notice"),
+            "start {start}: {stderr}"
+        );
+    }
+    // The notice is there to be hidden: with sqlx at info it shows.
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("EVALGUARD_LOG", "info")
+        .env_remove("EVALGUARD_LOG_FORMAT")
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already exists"), "{stderr}");
+}
