@@ -203,6 +203,28 @@ fn serving_flags_belong_to_serve_and_worker() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--workers"));
 }
 
+#[test]
+fn serving_flags_are_accepted_before_or_after_the_subcommand() {
+    use clap::Parser;
+    use evalguard::cli::Command as Sub;
+    let workers = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap() {
+        Cli {
+            leading_serve,
+            command: Sub::Serve(args) | Sub::Worker(args),
+            ..
+        } => args.or_leading(leading_serve).workers,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(workers(&["evalguard", "serve", "--workers", "3"]), Some(3));
+    assert_eq!(workers(&["evalguard", "--workers", "2", "worker"]), Some(2));
+    assert_eq!(
+        workers(&["evalguard", "--workers", "2", "serve", "--workers", "3"]),
+        Some(2),
+        "a flag before the subcommand wins (the one after may come from the environment)"
+    );
+    assert!(Cli::try_parse_from(["evalguard", "migrate", "--workers", "2"]).is_err());
+}
+
 /// Starts `serve` and collects its stderr until it listens; then stops it.
 fn startup_logs(dir: &tempfile::TempDir, extra: &[&str]) -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
