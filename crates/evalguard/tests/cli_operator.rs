@@ -203,6 +203,28 @@ fn serving_flags_belong_to_serve_and_worker() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--workers"));
 }
 
+#[test]
+fn serving_flags_are_accepted_before_or_after_the_subcommand() {
+    use clap::Parser;
+    use evalguard::cli::Command as Sub;
+    let workers = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap() {
+        Cli {
+            leading_serve,
+            command: Sub::Serve(args) | Sub::Worker(args),
+            ..
+        } => args.or_leading(leading_serve).workers,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(workers(&["evalguard", "serve", "--workers", "3"]), Some(3));
+    assert_eq!(workers(&["evalguard", "--workers", "2", "worker"]), Some(2));
+    assert_eq!(
+        workers(&["evalguard", "--workers", "2", "serve", "--workers", "3"]),
+        Some(2),
+        "a flag before the subcommand wins (the one after may come from the environment)"
+    );
+    assert!(Cli::try_parse_from(["evalguard", "migrate", "--workers", "2"]).is_err());
+}
+
 /// Starts `serve` and collects its stderr until it listens; then stops it.
 fn startup_logs(dir: &tempfile::TempDir, extra: &[&str]) -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -284,4 +306,40 @@ fn startup_lines_name_database_judges_and_workers_in_plain_text_or_json() {
     assert_eq!(judge["fields"]["model"], "judge-model-x");
     assert_eq!(judge["fields"]["base_url"], "http://127.0.0.1:9/v1");
     assert!(!json.contains("sk-never-logged-4242"));
+}
+
+#[tokio::test]
+async fn restarting_on_postgresql_logs_no_sqlx_notices() {
+    let Some(url) = evalguard_storage::testing::fresh_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The second start finds the migrations table: PostgreSQL answers its
+    // CREATE … IF NOT EXISTS with a NOTICE, which sqlx logs at info.
+    for start in 0..2 {
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .env_remove("EVALGUARD_LOG")
+            .env_remove("EVALGUARD_LOG_FORMAT")
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("migrations applied"), "{stderr}");
+        assert!(
+            !stderr.contains("already exists") && !stderr.contains("sqlx::postgres::notice"),
+            "start {start}: {stderr}"
+        );
+    }
+    // The notice is there to be hidden: with sqlx at info it shows.
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("EVALGUARD_LOG", "info")
+        .env_remove("EVALGUARD_LOG_FORMAT")
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already exists"), "{stderr}");
 }

@@ -119,6 +119,16 @@ impl AdaptiveLimiter {
         }
     }
 
+    /// Holds new calls for `delay` (a pause already longer is kept): the
+    /// provider's budget says more calls now would be refused.
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut state = self.lock();
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+        }
+    }
+
     fn release(&self) {
         {
             let mut state = self.lock();

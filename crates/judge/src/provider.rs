@@ -9,15 +9,15 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::config::{ProviderConfig, ProviderConfigError, ProviderKind};
+use crate::config::{ProviderConfig, ProviderConfigError};
 use crate::judge_metrics::{RequestOutcome, record_call, record_request};
 use crate::judge_spec::truncate_raw;
 use crate::limiter::AdaptiveLimiter;
 use crate::prompts::RenderedPrompt;
+use crate::protocol::{Answer, ProviderProtocol, protocol_for};
+use crate::rate_limit_headers::request_budget;
 use crate::retry_policy::{backoff, jitter, retry_after};
-use crate::wire::{
-    AnthropicResponse, MAX_OUTPUT_TOKENS, OpenAiResponse, encode_request, openai_content_text,
-};
+use crate::wire::MAX_OUTPUT_TOKENS;
 
 /// Attempts per call when the configuration does not say.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
@@ -83,6 +83,7 @@ fn request_outcome(attempt: &Attempt) -> RequestOutcome {
 pub struct JudgeProvider {
     config: ProviderConfig,
     api_key: Option<String>,
+    protocol: &'static dyn ProviderProtocol,
     client: reqwest::Client,
     limiter: AdaptiveLimiter,
     requests_per_minute: Option<DefaultDirectRateLimiter>,
@@ -124,6 +125,7 @@ impl JudgeProvider {
                 .tokens_per_minute
                 .and_then(|n| per_minute(Some(n)).map(|limiter| (limiter, n))),
             api_key,
+            protocol: protocol_for(config.kind),
             client,
             config,
         })
@@ -149,12 +151,16 @@ impl JudgeProvider {
         &self.limiter
     }
 
-    fn url(&self) -> String {
-        let base = self.config.base_url.trim_end_matches('/');
-        match self.config.kind {
-            ProviderKind::Openai => format!("{base}/chat/completions"),
-            ProviderKind::Anthropic if base.ends_with("/v1") => format!("{base}/messages"),
-            ProviderKind::Anthropic => format!("{base}/v1/messages"),
+    /// Reads the provider's request budget from an answer and, when the
+    /// calls already on their way would use it up, holds new ones until it
+    /// refills: paced by the provider rather than by its 429s.
+    fn pace(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(budget) = request_budget(headers, chrono::Utc::now()) {
+            let others = u64::from(self.limiter.in_flight().saturating_sub(1));
+            let pause = budget.pause_for(others);
+            if !pause.is_zero() {
+                self.limiter.pause_for(pause);
+            }
         }
     }
 
@@ -167,7 +173,7 @@ impl JudgeProvider {
     }
 
     async fn call_with_retries(&self, prompt: &RenderedPrompt, schema: &Value) -> CallReport {
-        let body = match encode_request(&self.config, prompt, schema) {
+        let body = match self.protocol.encode(&self.config, prompt, schema) {
             Ok(body) => body,
             Err(e) => {
                 return CallReport {
@@ -251,19 +257,12 @@ impl JudgeProvider {
 
     async fn attempt(&self, body: &[u8]) -> Attempt {
         let timeout = Duration::from_secs(self.config.timeout_secs);
-        let mut request = self
+        let request = self
             .client
-            .post(self.url())
+            .post(self.protocol.endpoint(&self.config.base_url))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec());
-        request = match (self.config.kind, &self.api_key) {
-            (ProviderKind::Openai, Some(key)) => request.bearer_auth(key),
-            (ProviderKind::Anthropic, Some(key)) => request.header("x-api-key", key),
-            (_, None) => request,
-        };
-        if self.config.kind == ProviderKind::Anthropic {
-            request = request.header("anthropic-version", "2023-06-01");
-        }
+        let request = self.protocol.authorize(request, self.api_key.as_deref());
         let exchange = async {
             let response = request.send().await?;
             let status = response.status();
@@ -297,8 +296,18 @@ impl JudgeProvider {
             }
             Ok(Ok(parts)) => parts,
         };
+        self.pace(&headers);
         if status.is_success() {
-            return self.read_success(&text);
+            let Answer {
+                reply,
+                prompt_tokens,
+                completion_tokens,
+            } = self.protocol.read(&text);
+            return Attempt::Done {
+                reply,
+                prompt_tokens,
+                completion_tokens,
+            };
         }
         let detail = truncate_raw(text.trim());
         let cause = format!("provider answered {status}: {}", first_chars(&detail, 300));
@@ -326,88 +335,6 @@ impl JudgeProvider {
                 }
             }
             _ => Attempt::Failed(cause),
-        }
-    }
-
-    fn read_success(&self, text: &str) -> Attempt {
-        let unreadable = |reason: &str| Attempt::Done {
-            reply: JudgeReply::Unreadable {
-                raw: truncate_raw(text),
-                reason: reason.to_owned(),
-            },
-            prompt_tokens: 0,
-            completion_tokens: 0,
-        };
-        match self.config.kind {
-            ProviderKind::Openai => {
-                let Ok(parsed) = serde_json::from_str::<OpenAiResponse>(text) else {
-                    return unreadable("the provider's answer is not a chat completion");
-                };
-                let (prompt_tokens, completion_tokens) = parsed
-                    .usage
-                    .as_ref()
-                    .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
-                let message = parsed.choices.into_iter().next().and_then(|c| c.message);
-                let reply = match message {
-                    Some(m) if m.refusal.as_deref().is_some_and(|r| !r.is_empty()) => {
-                        JudgeReply::Unreadable {
-                            raw: truncate_raw(m.refusal.as_deref().unwrap_or_default()),
-                            reason: "the judge refused to answer".into(),
-                        }
-                    }
-                    Some(m) => match openai_content_text(&m.content) {
-                        Some(content) => JudgeReply::Text(content),
-                        None => JudgeReply::Unreadable {
-                            raw: truncate_raw(text),
-                            reason: "the completion has no text".into(),
-                        },
-                    },
-                    None => JudgeReply::Unreadable {
-                        raw: truncate_raw(text),
-                        reason: "the completion has no choices".into(),
-                    },
-                };
-                Attempt::Done {
-                    reply,
-                    prompt_tokens,
-                    completion_tokens,
-                }
-            }
-            ProviderKind::Anthropic => {
-                let Ok(parsed) = serde_json::from_str::<AnthropicResponse>(text) else {
-                    return unreadable("the provider's answer is not an Anthropic message");
-                };
-                let (prompt_tokens, completion_tokens) = parsed
-                    .usage
-                    .as_ref()
-                    .map_or((0, 0), |u| (u.input_tokens, u.output_tokens));
-                let tool_input = parsed
-                    .content
-                    .iter()
-                    .find(|b| b.kind == "tool_use" && b.name.as_deref() == Some("verdict"))
-                    .and_then(|b| b.input.clone());
-                let texts: Vec<&str> = parsed
-                    .content
-                    .iter()
-                    .filter_map(|b| b.text.as_deref())
-                    .collect();
-                let reply = match tool_input {
-                    Some(verdict) => JudgeReply::Structured {
-                        raw: verdict.to_string(),
-                        verdict,
-                    },
-                    None if !texts.is_empty() => JudgeReply::Text(texts.join("")),
-                    None => JudgeReply::Unreadable {
-                        raw: truncate_raw(text),
-                        reason: "the message has neither a verdict tool call nor text".into(),
-                    },
-                };
-                Attempt::Done {
-                    reply,
-                    prompt_tokens,
-                    completion_tokens,
-                }
-            }
         }
     }
 }

@@ -1,8 +1,11 @@
-//! When to retry a judge call and how long to wait: `Retry-After` in its
-//! forms, and exponential backoff with jitter.
+//! When to retry a judge or embeddings call and how long to wait: the
+//! provider's `Retry-After` in its forms, else one exponential policy with
+//! jitter (backon's). Webhooks keep their own durable schedule: their
+//! retries are stored in the database and span a day.
 
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::HeaderMap;
 
 /// Longest wait honoured from a `Retry-After`.
@@ -36,11 +39,21 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64())))
 }
 
-/// Exponential backoff with full jitter in its upper half.
+/// The wait before attempt `attempt + 1` of a judge or embeddings call:
+/// backon's exponential policy from 125 ms, doubling, capped at 10 s, with
+/// jitter adding up to as much again (so 125–250 ms after the first failure,
+/// at most 20 s), which keeps many failed calls from retrying in step.
 pub fn backoff(attempt: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
-    let capped = exp.min(BACKOFF_CAP);
-    capped / 2 + jitter(capped / 2)
+    ExponentialBuilder::default()
+        .with_min_delay(BACKOFF_BASE / 2)
+        .with_max_delay(BACKOFF_CAP / 2)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(attempt.saturating_sub(1) as usize)
+        .unwrap_or(BACKOFF_CAP)
+        .min(BACKOFF_CAP)
 }
 
 /// A random duration in `[0, max)`.
@@ -79,5 +92,14 @@ mod tests {
         assert!(backoff(1) <= BACKOFF_BASE);
         assert!(backoff(3) >= BACKOFF_BASE * 2);
         assert!(backoff(30) <= BACKOFF_CAP);
+        assert!(backoff(30) >= BACKOFF_CAP / 2);
+        for attempt in 1..8 {
+            let floor = (BACKOFF_BASE / 2) * 2u32.pow(attempt - 1);
+            let wait = backoff(attempt);
+            assert!(
+                wait >= floor.min(BACKOFF_CAP / 2) && wait <= floor * 2,
+                "{attempt}: {wait:?}"
+            );
+        }
     }
 }

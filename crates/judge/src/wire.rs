@@ -6,9 +6,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{ProviderConfig, ProviderKind};
-use crate::prompts::RenderedPrompt;
-
 /// Completion budget of one verdict.
 pub const MAX_OUTPUT_TOKENS: u32 = 1024;
 
@@ -143,59 +140,4 @@ pub struct ToolChoice {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: &'static str,
-}
-
-/// The request body of one judge call in the provider's protocol, serialized
-/// once per call (retries resend it).
-pub fn encode_request(
-    config: &ProviderConfig,
-    prompt: &RenderedPrompt,
-    schema: &Value,
-) -> Result<Vec<u8>, serde_json::Error> {
-    let structured = config.structured_output;
-    match config.kind {
-        ProviderKind::Openai => serde_json::to_vec(&OpenAiRequest {
-            model: &config.model,
-            messages: [
-                ChatMessage {
-                    role: "system",
-                    content: &prompt.system,
-                },
-                ChatMessage {
-                    role: "user",
-                    content: &prompt.user,
-                },
-            ],
-            temperature: 0,
-            max_tokens: MAX_OUTPUT_TOKENS,
-            seed: config.seed,
-            response_format: structured.then_some(ResponseFormat {
-                kind: "json_schema",
-                json_schema: NamedSchema {
-                    name: "verdict",
-                    strict: true,
-                    schema,
-                },
-            }),
-        }),
-        ProviderKind::Anthropic => serde_json::to_vec(&AnthropicRequest {
-            model: &config.model,
-            max_tokens: MAX_OUTPUT_TOKENS,
-            system: &prompt.system,
-            messages: [ChatMessage {
-                role: "user",
-                content: &prompt.user,
-            }],
-            temperature: 0,
-            tools: structured.then_some([AnthropicTool {
-                name: "verdict",
-                description: "Record the evaluation verdict.",
-                input_schema: schema,
-            }]),
-            tool_choice: structured.then_some(ToolChoice {
-                kind: "tool",
-                name: "verdict",
-            }),
-        }),
-    }
 }

@@ -714,3 +714,39 @@ async fn identical_judgments_in_flight_are_made_once() {
     assert_eq!(other.usage.judge_requests, 1);
     assert_eq!(server.requests(), 2);
 }
+
+#[tokio::test]
+async fn an_exhausted_request_budget_holds_the_next_call_until_it_refills() {
+    let server = ScriptedServer::start(Step::ok(openai_completion(&factual_json()))).await;
+    // The first answer says: no request left, full again in 400 ms (10 a second).
+    server.push([Step::ok(openai_completion(&factual_json()))
+        .with_header("x-ratelimit-limit-requests", "4")
+        .with_header("x-ratelimit-remaining-requests", "0")
+        .with_header("x-ratelimit-reset-requests", "400ms")]);
+    let catalog = catalog_with(vec![openai(&server)], None);
+    let scorer = judge(&catalog, "hallucination");
+    let first = scorer.score(&paris(), ScoreOptions::default()).await;
+    assert_eq!(first.usage.judge_requests, 1);
+    let started = std::time::Instant::now();
+    let second = scorer
+        .score(
+            &sample("Lyon.", &["Paris is the capital of France."]),
+            ScoreOptions::default(),
+        )
+        .await;
+    // One request refills in 400 ms / 4 = 100 ms: the call waited for it
+    // instead of being refused.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(90),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(second.usage.judge_requests, 1);
+    assert_eq!(
+        server
+            .state
+            .rejected_429
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}

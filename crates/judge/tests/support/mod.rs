@@ -53,6 +53,27 @@ impl Step {
             delay: Duration::ZERO,
         }
     }
+    /// The same reply with one more header.
+    pub fn with_header(self, name: &'static str, value: &str) -> Self {
+        match self {
+            Step::Reply {
+                status,
+                mut headers,
+                body,
+                delay,
+            } => {
+                headers.push((name, value.to_owned()));
+                Step::Reply {
+                    status,
+                    headers,
+                    body,
+                    delay,
+                }
+            }
+            Step::Hang => Step::Hang,
+        }
+    }
+
     pub fn delayed(self, by: Duration) -> Self {
         match self {
             Step::Reply {
@@ -174,32 +195,48 @@ async fn handle(
         .unwrap()
         .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
     state.headers.lock().unwrap().push(headers);
-    let limited = {
+    // With a rate limit, every answer carries OpenAI's budget headers: the
+    // bucket's capacity, whole tokens left, and the time until it is full.
+    let (limited, budget) = {
         let mut bucket = state.bucket.lock().unwrap();
         match bucket.as_mut() {
-            None => false,
+            None => (false, None),
             Some(b) => {
                 let now = Instant::now();
                 b.tokens =
                     (b.tokens + now.duration_since(b.at).as_secs_f64() * b.rate).min(b.burst);
                 b.at = now;
-                if b.tokens >= 1.0 {
+                let limited = if b.tokens >= 1.0 {
                     b.tokens -= 1.0;
                     false
                 } else {
                     true
-                }
+                };
+                let until_full_ms = ((b.burst - b.tokens) / b.rate * 1000.0).ceil();
+                let budget = [
+                    ("x-ratelimit-limit-requests", format!("{}", b.burst.floor())),
+                    (
+                        "x-ratelimit-remaining-requests",
+                        format!("{}", b.tokens.floor()),
+                    ),
+                    ("x-ratelimit-reset-requests", format!("{until_full_ms}ms")),
+                ];
+                (limited, Some(budget))
             }
         }
     };
     if limited {
         state.rejected_429.fetch_add(1, Ordering::SeqCst);
-        return (
+        let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", "1"), ("retry-after-ms", "20")],
             "{}",
         )
             .into_response();
+        for (name, value) in budget.into_iter().flatten() {
+            response.headers_mut().insert(name, value.parse().unwrap());
+        }
+        return response;
     }
     let step = state.script.lock().unwrap().pop_front();
     let step = step.unwrap_or_else(|| state.default.lock().unwrap().clone());
@@ -221,7 +258,7 @@ async fn handle(
             response
                 .headers_mut()
                 .insert("content-type", "application/json".parse().unwrap());
-            for (name, value) in headers {
+            for (name, value) in headers.into_iter().chain(budget.into_iter().flatten()) {
                 response.headers_mut().insert(name, value.parse().unwrap());
             }
             response
