@@ -114,7 +114,7 @@ pub fn gate_for(model: &str, app: &TestApp, key: &str, extra: &[&str]) -> Output
 }
 
 fn run_gate(model: &str, app: &TestApp, key: &str, extra: &[&str]) -> Output {
-    let out = Command::new(BIN)
+    Command::new(BIN)
         .args([
             "eval",
             "--project",
@@ -129,8 +129,7 @@ fn run_gate(model: &str, app: &TestApp, key: &str, extra: &[&str]) -> Output {
         .env_remove("EVALGUARD_URL")
         .env("EVALGUARD_API_KEY", key)
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 pub fn text(out: &Output) -> String {
