@@ -95,8 +95,9 @@ pub enum Command {
     /// Manage API keys directly in the database.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// CI/CD gate: trigger an auto-eval, wait, exit 1 when a flag was raised.
-    Eval(EvalArgs),
+    /// CI/CD gate: trigger an auto-eval, wait, exit 1 when a flag was raised,
+    /// 2 on an error or when the job could not look where it was asked to.
+    Eval(Box<EvalArgs>),
 }
 
 #[derive(Debug, Subcommand)]

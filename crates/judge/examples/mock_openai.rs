@@ -41,7 +41,7 @@ USAGE: mock_openai [FLAGS]
   --latency-ms N            delay of every answer (default 200)
   --rps X                   requests per second before 429s (default 100)
   --burst N                 token-bucket burst (default 100)
-  --hallucinate-marker WORD judge an answer hallucinated when its judge prompt contains WORD
+  --hallucinate-marker WORD judge an answer hallucinated when it contains WORD
   --hallucination-rate X    judge this share (0-1) of requests hallucinated, by a hash of the request
   --help                    print this help
 
@@ -164,13 +164,26 @@ impl Options {
         if self
             .marker
             .as_ref()
-            .is_some_and(|m| prompt.contains(m.as_str()))
+            .is_some_and(|m| answer_part(&prompt).contains(m.as_str()))
         {
             return true;
         }
         self.hallucination_rate > 0.0
             && (fnv1a(&prompt) % 1_000_000) as f64 / 1_000_000.0 < self.hallucination_rate
     }
+}
+
+/// The judged answer inside EvalGuard's judge prompt (`<answer-…>…</answer-…>`),
+/// so that a marker in the context or the question does not count; the whole
+/// prompt when it has no such block.
+fn answer_part(prompt: &str) -> &str {
+    // The last one: the system message names the tags too.
+    let Some(start) = prompt.rfind("<answer-") else {
+        return prompt;
+    };
+    let rest = &prompt[start..];
+    let body = rest.find('>').map_or(rest, |i| &rest[i + 1..]);
+    body.find("</answer-").map_or(body, |end| &body[..end])
 }
 
 /// Whether a request asks for a hallucination verdict (claims judged one by one).

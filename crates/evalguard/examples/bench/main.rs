@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use evalguard_client::{Client, CreateAutoEval, Job, JobStatus, Target};
+use evalguard_domain::ProjectId;
 use serde_json::{Value, json};
 
 mod judge;
@@ -160,38 +162,26 @@ async fn send_traffic(
 }
 
 /// Runs one job with the deterministic scorers: (the finished job, wall s, server CPU s).
-async fn run_job(server: &Server, model: &str, prompt: &str, n: usize) -> (Value, f64, f64) {
-    let client = reqwest::Client::new();
+async fn run_job(server: &Server, model: &str, prompt: &str, n: usize) -> (Job, f64, f64) {
+    let client = Client::new(&server.base, &server.key).unwrap();
     let cpu_before = cpu_seconds(server.child.id());
     let started = Instant::now();
-    let r: Value = client
-        .post(format!("{}/api/v1/auto-eval", server.base))
-        .bearer_auth(&server.key)
-        .json(
-            &json!({"target": {"model": model, "prompt_id": prompt, "project_id": "bench"},
-                      "sample_count": n, "scorers": DETERMINISTIC}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let job_id = r["job_id"].as_str().unwrap().to_owned();
+    let mut request = CreateAutoEval::new(Target {
+        model: model.to_owned(),
+        prompt_id: prompt.to_owned(),
+        project_id: ProjectId::parse("bench").unwrap(),
+    });
+    request.sample_count = Some(n as u32);
+    request.scorers = Some(DETERMINISTIC.iter().map(|s| (*s).to_owned()).collect());
+    let job_id = client.create_auto_eval(&request).await.unwrap().job_id;
     let job = loop {
-        let job: Value = client
-            .get(format!("{}/api/v1/auto-eval/{job_id}", server.base))
-            .bearer_auth(&server.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        match job["status"].as_str() {
-            Some("succeeded") => break job,
-            Some("failed" | "cancelled") => panic!("job ended: {job}"),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        let job = client.job(&job_id).await.unwrap();
+        match job.status {
+            JobStatus::Succeeded => break job,
+            JobStatus::Failed | JobStatus::Cancelled => panic!("job ended: {job:?}"),
+            JobStatus::Queued | JobStatus::Running => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
         }
     };
     let wall = started.elapsed().as_secs_f64();
@@ -221,7 +211,7 @@ async fn job_throughput(server: &Server, n: usize) -> [(f64, f64); 2] {
 
 /// A whole flagged job: `n` current samples of a new model (one answer in five
 /// a refusal, 300 ms slower) against `n` of the previous one.
-async fn flagged_job(server: &Server, n: usize) -> (Value, f64, f64) {
+async fn flagged_job(server: &Server, n: usize) -> (Job, f64, f64) {
     send_traffic(server, "model-old", 0, n, |_, _| {}).await;
     send_traffic(server, "model-new", 200_000, n, |i, sample| {
         if i % 5 == 0 {
@@ -299,17 +289,10 @@ async fn main() {
 
     let server = start_server(&db, 1, &[]).await;
     let (job, wall, cpu) = flagged_job(&server, 10_000).await;
-    let flags: Vec<String> = job["flags"]
-        .as_array()
-        .unwrap()
+    let flags: Vec<String> = job
+        .flags
         .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["kind"].as_str().unwrap(),
-                f["metric"].as_str().unwrap()
-            )
-        })
+        .map(|f| format!("{}:{}", format!("{:?}", f.kind).to_lowercase(), f.metric))
         .collect();
     println!(
         "flagged job, 10,000 current vs 10,000 baseline samples: {wall:.2} s wall, {:.1} µs server CPU per scored sample; \

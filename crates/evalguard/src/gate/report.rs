@@ -265,6 +265,88 @@ mod tests {
         }
     }
 
+    fn result(id: &str, scores: &[(&str, f64, Option<bool>)]) -> SampleResult {
+        SampleResult {
+            sample_id: id.into(),
+            flagged: scores.iter().any(|s| s.2 == Some(false)),
+            sample: None,
+            scores: scores
+                .iter()
+                .map(|(name, value, passed)| {
+                    let outcome = ScoreOutcome::Scored {
+                        value: *value,
+                        label: None,
+                        reasoning: Some(format!("why {name}")),
+                    };
+                    let score = evalguard_client::ResultScore {
+                        outcome,
+                        passed: *passed,
+                    };
+                    ((*name).to_owned(), score)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn worst_samples_fail_most_checks_then_score_lowest() {
+        let ranked = worst_samples(
+            vec![
+                result(
+                    "one-fail-high",
+                    &[
+                        ("refusal", 0.0, Some(false)),
+                        ("relevance", 0.9, Some(true)),
+                    ],
+                ),
+                result(
+                    "two-fails",
+                    &[
+                        ("refusal", 0.0, Some(false)),
+                        ("hallucination", 0.4, Some(false)),
+                    ],
+                ),
+                result(
+                    "one-fail-low",
+                    &[
+                        ("hallucination", 0.1, Some(false)),
+                        ("relevance", 0.2, Some(true)),
+                    ],
+                ),
+                result(
+                    "no-fail",
+                    &[("relevance", 0.0, Some(true)), ("latency", 9.0, None)],
+                ),
+            ],
+            3,
+        );
+        let ids: Vec<&str> = ranked.iter().map(|r| r.sample_id.as_str()).collect();
+        assert_eq!(ids, ["two-fails", "one-fail-high", "one-fail-low"]);
+        let report = render_report_for_test(&ranked[2..]);
+        assert!(
+            report.contains("hallucination: why hallucination"),
+            "{report}"
+        );
+        assert!(
+            !report.contains("why relevance"),
+            "only failed checks' reasoning: {report}"
+        );
+    }
+
+    fn render_report_for_test(worst: &[SampleResult]) -> String {
+        let job: Job = serde_json::from_value(serde_json::json!({
+            "job_id": "01a233a9-daea-77bf-97e9-815b988b03dc", "status": "succeeded",
+            "target": {"model": "m", "prompt_id": "p", "project_id": "bot"},
+            "sample_count": 10, "created_at": "2026-12-01T00:00:00Z",
+            "started_at": null, "finished_at": null,
+            "progress": {"total": 10, "done": 10, "errors": 0}, "partial": false,
+            "summary": {}, "flags": [], "usage": {"judge_requests": 0, "prompt_tokens": 0,
+            "completion_tokens": 0, "cache_hits": 0}, "baseline": null, "error": null
+        }))
+        .unwrap();
+        render_report(&job, worst, &[])
+    }
+
     #[test]
     fn rate_effects_keep_their_sign_in_percentage_points() {
         let line = evidence_line(&flag("two_proportion_z", -0.2, -0.278, -0.122));

@@ -159,6 +159,7 @@ fn result(key: i64) -> StoredResult {
         scores: BTreeMap::from([("latency".to_owned(), ScoreOutcome::scored(0.5))]),
         usage: CallUsage::default(),
         agreement: BTreeMap::new(),
+        passed: BTreeMap::new(),
     }
 }
 
