@@ -50,6 +50,7 @@ contract_tests! {
     traffic::samples_by_key_keep_the_requested_order,
     traffic::orgs_never_see_each_others_traffic,
     jobs::enqueue_honours_idempotency_keys_per_org,
+    jobs::enqueue_refuses_a_key_reused_with_another_request,
     jobs::jobs_are_isolated_between_orgs,
     jobs::list_is_newest_first_with_filters_and_cursor,
     jobs::cancel_makes_a_job_terminal_once,
