@@ -68,7 +68,7 @@ pub fn read_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
         let not_json = |e: &dyn fmt::Display| {
             BodyError::NotJson(format!(
                 "the request body is not valid JSON: {}",
-                truncate(&e.to_string())
+                echo(&e.to_string())
             ))
         };
         if e.inner().classify() != serde_json::error::Category::Data {
@@ -102,8 +102,7 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> RequestField
                 if !param.is_empty() {
                     param.push('.');
                 }
-                // A key may itself be the bad value: never echo a NUL back.
-                param.push_str(&key.replace('\0', "\\u0000"));
+                param.push_str(key);
             }
             Segment::Unknown => {}
         }
@@ -133,18 +132,20 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> RequestField
     if param.is_empty() {
         param.push_str("body");
     }
-    let param = truncate(&param);
+    let param = echo(&param);
     RequestFieldError {
-        message: truncate(&message),
+        message: echo(&message),
         param,
     }
 }
 
-fn truncate(text: &str) -> String {
-    match text.char_indices().nth(MAX_ECHO_CHARS) {
+/// Text of a refused request fit to be answered: shortened, NUL escaped.
+fn echo(text: &str) -> String {
+    let short = match text.char_indices().nth(MAX_ECHO_CHARS) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
-    }
+    };
+    short.replace('\0', "\\u0000")
 }
 
 /// Why a text value was refused.
@@ -369,6 +370,53 @@ impl TryFrom<String> for Rfc3339 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Probe {
+        #[allow(dead_code)]
+        name: Name,
+        #[allow(dead_code)]
+        #[serde(default)]
+        tags: Option<JsonObject>,
+    }
+
+    fn param_of(body: &str) -> String {
+        match read_body::<Probe>(body.as_bytes()).unwrap_err() {
+            BodyError::Field(e) => e.param,
+            BodyError::NotJson(m) => panic!("not JSON: {m}"),
+        }
+    }
+
+    #[test]
+    fn body_errors_name_the_field_and_never_echo_nul_or_huge_values() {
+        assert_eq!(param_of(r#"{}"#), "name");
+        assert_eq!(
+            param_of(r#"{"name": "n", "extra\u0000": 1}"#),
+            "extra\\u0000"
+        );
+        assert_eq!(
+            param_of(r#"{"name": "n", "tags": {"a": [1, "\u0000"]}}"#),
+            "tags.a[1]"
+        );
+        assert_eq!(
+            param_of(r#"{"name": "n", "tags": {"k\u0000": 1}}"#),
+            "tags.k\\u0000"
+        );
+        assert_eq!(param_of(r#"[]"#), "body");
+        let long = format!(r#"{{"tags": "{}", "name": "n"}}"#, "k".repeat(10_000));
+        let err = read_body::<Probe>(long.as_bytes()).unwrap_err();
+        assert!(err.to_string().len() < 1_000, "{err}");
+        for broken in ["[1,2", "{\"name\": \"\\ud800\"}", "{} {}", "", "1e999999"] {
+            assert!(
+                matches!(
+                    read_body::<Probe>(broken.as_bytes()),
+                    Err(BodyError::NotJson(_))
+                ),
+                "{broken}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_bounded_and_text_has_no_nul() {
