@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use evalguard_domain::job::RequestFieldError;
+use evalguard_domain::input::RequestFieldError;
 use evalguard_storage::StorageError;
 use serde_json::json;
 
@@ -34,6 +34,10 @@ pub enum ApiError {
     /// 409: the resource exists already (e.g. a project id).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 422: a well-formed request that cannot be carried out (e.g. an
+    /// idempotency key reused with another body).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// 413: the body is larger than the route's limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -48,7 +52,7 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     /// 500: a storage failure; logged, never shown to the client.
     #[error("storage failure")]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     /// 500: an unexpected failure (e.g. a panic caught); logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType | ApiError::UnsupportedFormat { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -116,7 +121,8 @@ impl ApiError {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
-            | ApiError::Conflict { code, .. } => code,
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound { .. } => "not_found",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -127,6 +133,20 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Storage(_) | ApiError::Internal(_) => "internal_error",
             ApiError::NotReady => "not_ready",
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::IdempotencyKeyReused => ApiError::Unprocessable {
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was already used with a different request body; \
+                          use a new key for a new request"
+                    .to_owned(),
+            },
+            other => ApiError::Storage(other),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Request extractors whose failures are our own JSON errors: the body is read
-//! as bytes and parsed by hand (not with axum's `Json`), so every message,
-//! status and `param` is the one the contract asks for.
+//! as bytes and deserialized with the path of any bad field (not with axum's
+//! `Json`), so every message, status and `param` is the one the contract asks for.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use evalguard_domain::input::{BodyError, read_body};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::Shared;
@@ -15,8 +15,8 @@ use crate::state::Shared;
 /// Path of the one route with the larger (ingest) body limit.
 pub(crate) const TRAFFIC_PATH: &str = "/api/v1/traffic";
 
-/// A JSON body, parsed into a `Value` for the domain's validators.
-pub(crate) struct JsonBody(pub Value);
+/// A JSON body deserialized into its typed form `T`.
+pub(crate) struct JsonBody<T>(pub T);
 
 /// A JSON body as raw bytes (content type and size checked), for handlers
 /// that parse large bodies off the async threads.
@@ -65,40 +65,36 @@ impl FromRequest<Shared> for JsonBytes {
     }
 }
 
-impl FromRequest<Shared> for JsonBody {
+impl<T: DeserializeOwned> FromRequest<Shared> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
         let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
-        parse_json(&bytes).map(JsonBody)
+        parse_body(&bytes).map(JsonBody)
     }
 }
 
-pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_json",
-            "the request body is empty; send a JSON object",
-            None,
-        ));
-    }
-    serde_json::from_slice::<Value>(bytes).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("the request body is not valid JSON: {e}"),
-            None,
-        )
+/// Deserializes a body: `invalid_json` when it is not JSON, else
+/// `invalid_request` naming the field at fault.
+pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    read_body(bytes).map_err(|e| match e {
+        BodyError::NotJson(message) => ApiError::bad_request("invalid_json", message, None),
+        BodyError::Field(field) => field.into(),
     })
 }
 
-/// Path parameters; a segment that cannot be decoded is a 404 like any
-/// unknown id.
+/// Path parameters; a segment that cannot be decoded, or that holds a NUL
+/// (`%00`, which no id contains and no database stores alike), is a 404 like
+/// any unknown id.
 pub(crate) struct ApiPath<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::RouteNotFound);
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
@@ -133,7 +129,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let pairs = parts
+        let pairs: Vec<(String, String)> = parts
             .uri
             .query()
             .map(|q| {
@@ -142,50 +138,18 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
                     .collect()
             })
             .unwrap_or_default();
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let name = k.replace('\0', "\\u0000");
+            return Err(ApiError::invalid_field(
+                name.clone(),
+                format!("{name}: must not contain the NUL character (U+0000)"),
+            ));
+        }
         Ok(QueryPairs(pairs))
     }
-}
-
-/// A required non-empty string field of a JSON object.
-pub(crate) fn required_str<'a>(
-    obj: &'a serde_json::Map<String, Value>,
-    field: &str,
-) -> Result<&'a str, ApiError> {
-    match obj.get(field) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(ApiError::invalid_field(
-            field,
-            format!("{field}: must not be empty"),
-        )),
-        None | Some(Value::Null) => Err(ApiError::invalid_field(
-            field,
-            format!("{field}: is required"),
-        )),
-        Some(_) => Err(ApiError::invalid_field(
-            field,
-            format!("{field}: must be a string"),
-        )),
-    }
-}
-
-/// The body as an object with only `known` fields.
-pub(crate) fn object_with<'a>(
-    body: &'a Value,
-    known: &[&str],
-) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
-    let Value::Object(obj) = body else {
-        return Err(ApiError::invalid_field(
-            "body",
-            "the body must be a JSON object",
-        ));
-    };
-    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(ApiError::invalid_field(
-            k.clone(),
-            format!("{k}: is not a known field"),
-        ));
-    }
-    Ok(obj)
 }
 
 #[cfg(test)]
@@ -215,14 +179,20 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_json_are_400() {
-        for bad in [&b""[..], b"{", b"nul", b"{\"a\":}", b"\xff\xfe"] {
-            let e = parse_json(bad).unwrap_err();
+        let parse = |bytes: &[u8]| parse_body::<serde_json::Value>(bytes);
+        for bad in [
+            &b""[..],
+            b"{",
+            b"nul",
+            b"{\"a\":}",
+            b"\xff\xfe",
+            b"\"\\ud800\"",
+            b"{} x",
+        ] {
+            let e = parse(bad).unwrap_err();
             assert_eq!(e.code(), "invalid_json");
         }
         let deep = "[".repeat(100_000);
-        assert_eq!(
-            parse_json(deep.as_bytes()).unwrap_err().code(),
-            "invalid_json"
-        );
+        assert_eq!(parse(deep.as_bytes()).unwrap_err().code(), "invalid_json");
     }
 }

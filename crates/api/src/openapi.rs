@@ -6,8 +6,7 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use evalguard_domain::job::{BaselineSpec, Target, Thresholds};
-use evalguard_domain::{Job, Role};
+use evalguard_domain::Job;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -33,133 +32,6 @@ pub(crate) struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
 }
-
-// Request bodies are validated by hand (see `extract`); these types only
-// describe them in the document.
-#[allow(dead_code)]
-mod bodies {
-    use super::*;
-
-    /// `POST /api/v1/auto-eval`.
-    #[derive(ToSchema)]
-    pub(crate) struct AutoEvalRequestBody {
-        pub target: Target,
-        /// How many of the target's most recent samples to evaluate.
-        #[schema(default = 100, minimum = 1, maximum = 10000)]
-        pub sample_count: Option<u32>,
-        /// Scorer names; default: the project's scorer set.
-        pub scorers: Option<Vec<String>>,
-        pub baseline: Option<BaselineSpec>,
-        /// Stop judging when this much has been spent (the job is then partial).
-        pub max_cost_usd: Option<f64>,
-        /// Reuse cached judge verdicts (default true).
-        #[schema(default = true)]
-        pub cache: Option<bool>,
-        /// Judge each sample this many times (majority verdict).
-        #[schema(default = 1, minimum = 1, maximum = 5)]
-        pub repeats: Option<u32>,
-        pub thresholds: Option<Thresholds>,
-    }
-
-    /// Retrieved passages: one string or a list.
-    #[derive(Serialize, ToSchema)]
-    #[serde(untagged)]
-    pub(crate) enum ContextBody {
-        One(String),
-        Many(Vec<String>),
-    }
-
-    /// One traffic sample.
-    #[derive(ToSchema)]
-    pub(crate) struct TrafficSampleBody {
-        /// The client's id, unique per project; a repeated id is stored once.
-        pub id: Option<String>,
-        pub project_id: String,
-        pub model: String,
-        pub prompt_id: String,
-        pub input: String,
-        pub output: String,
-        pub context: Option<ContextBody>,
-        pub reference: Option<String>,
-        /// RFC 3339; default: the time of receipt.
-        pub timestamp: Option<String>,
-        pub metadata: Option<Object>,
-        pub latency_ms: Option<f64>,
-        pub prompt_tokens: Option<u64>,
-        pub completion_tokens: Option<u64>,
-    }
-
-    /// `POST /api/v1/traffic`.
-    #[derive(ToSchema)]
-    pub(crate) struct TrafficBody {
-        #[schema(min_items = 1, max_items = 10000)]
-        pub samples: Vec<TrafficSampleBody>,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct ProjectCreateBody {
-        /// 1–64 of `[A-Za-z0-9._-]`, unique in the organization.
-        pub id: String,
-        /// Default: the id.
-        pub name: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct ProjectSettingsPatch {
-        /// Scorer names run when a request names none; null restores the default set.
-        pub scorers: Option<Vec<String>>,
-        pub thresholds: Option<Thresholds>,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct ProjectPatchBody {
-        pub settings: ProjectSettingsPatch,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct RubricBody {
-        /// Lower-case name, not one of the built-in scorers.
-        pub name: String,
-        pub criteria: String,
-        pub score_min: f64,
-        pub score_max: f64,
-        pub pass_threshold: f64,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct KeyCreateBody {
-        /// At most the creating key's role.
-        pub role: Role,
-        /// Restrict the key to this project.
-        pub project_id: Option<String>,
-        pub name: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    pub(crate) struct WebhookCreateBody {
-        /// http or https; private, loopback and link-local targets are refused.
-        pub url: String,
-        /// Subset of `auto_eval.completed`, `auto_eval.flagged` (default both).
-        pub events: Option<Vec<String>>,
-    }
-
-    /// Either `sample_ids`, or a time range (`from` and/or `to`).
-    #[derive(ToSchema)]
-    pub(crate) struct TrafficDeleteBody {
-        /// Client sample ids (1 to 10,000); ids not found are ignored.
-        pub sample_ids: Option<Vec<String>>,
-        /// RFC 3339; samples whose timestamp is at or after it.
-        pub from: Option<String>,
-        /// RFC 3339; samples whose timestamp is before it.
-        pub to: Option<String>,
-    }
-
-    /// Stands for any JSON object.
-    #[derive(ToSchema)]
-    pub(crate) struct Object {}
-}
-
-pub(crate) use bodies::*;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -264,6 +136,10 @@ pub(crate) fn document() -> &'static str {
     })
 }
 
+/// This OpenAPI document
+///
+/// The OpenAPI 3.1 description of every endpoint, generated from the types
+/// the handlers use. No key needed.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
     responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn serve() -> Response {
@@ -279,7 +155,7 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         let schemas = &doc["components"]["schemas"];
-        let req = &schemas["AutoEvalRequestBody"];
+        let req = &schemas["AutoEvalBody"];
         assert!(
             req["required"]
                 .as_array()
@@ -290,7 +166,7 @@ mod tests {
         assert_eq!(sc["default"], 100);
         assert_eq!(sc["minimum"], 1);
         assert_eq!(sc["maximum"], 10000);
-        let target = &schemas["Target"];
+        let target = &schemas["TargetInput"];
         for f in ["model", "prompt_id", "project_id"] {
             assert!(
                 target["required"].as_array().unwrap().contains(&f.into()),
@@ -302,5 +178,24 @@ mod tests {
             assert!(op["responses"][status].is_object(), "{status}");
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    #[test]
+    fn every_operation_has_a_summary_and_a_description() {
+        let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let mut operations = 0;
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                for field in ["summary", "description"] {
+                    assert!(
+                        op[field].as_str().is_some_and(|s| !s.trim().is_empty()),
+                        "{method} {path} has no {field}"
+                    );
+                }
+            }
+        }
+        assert!(operations >= 20, "{operations}");
     }
 }

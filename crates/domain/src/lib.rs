@@ -5,6 +5,7 @@
 pub mod access;
 pub mod analysis;
 pub mod ids;
+pub mod input;
 pub mod job;
 pub mod otlp;
 pub mod project;

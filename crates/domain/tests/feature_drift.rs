@@ -35,7 +35,7 @@ fn assert_evidence_is_complete(flag: &Flag) {
 fn sample(input: &str, output: &str) -> TrafficSample {
     let v = serde_json::json!({"project_id": "proj", "model": "m", "prompt_id": "p",
         "input": input, "output": output, "latency_ms": 100.0});
-    TrafficSample::from_json(&v, chrono::Utc::now()).unwrap()
+    TrafficSample::from_json(v, chrono::Utc::now()).unwrap()
 }
 
 #[test]

@@ -101,12 +101,12 @@ async fn openapi_document_matches_the_live_routes() {
     let schemas = &doc["components"]["schemas"];
     let op = &doc["paths"]["/api/v1/auto-eval"]["post"];
     assert!(op["responses"]["202"].is_object());
-    let req = &schemas["AutoEvalRequestBody"];
+    let req = &schemas["AutoEvalBody"];
     assert_eq!(req["required"], serde_json::json!(["target"]));
     assert_eq!(req["properties"]["sample_count"]["default"], 100);
     assert_eq!(req["properties"]["sample_count"]["minimum"], 1);
     assert_eq!(req["properties"]["sample_count"]["maximum"], 10000);
-    let mut required: Vec<&str> = schemas["Target"]["required"]
+    let mut required: Vec<&str> = schemas["TargetInput"]["required"]
         .as_array()
         .unwrap()
         .iter()

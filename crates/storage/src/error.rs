@@ -5,6 +5,9 @@ pub enum StorageError {
     /// A unique constraint was hit (e.g. a project id that exists).
     #[error("already exists: {0}")]
     Conflict(String),
+    /// An idempotency key already used in the organization with another request.
+    #[error("the idempotency key was used with a different request")]
+    IdempotencyKeyReused,
     /// A row the operation depends on is missing (e.g. an unknown project).
     #[error("not found: {0}")]
     NotFound(String),

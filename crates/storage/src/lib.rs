@@ -8,6 +8,7 @@ mod error;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+mod storable;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trace_documents;

@@ -140,7 +140,11 @@ pub trait TraceContextStore: Send + Sync {
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Stores a queued job. With an idempotency key already used in the
-    /// organization, stores nothing and returns the existing job and `false`.
+    /// organization (keys are scoped to the organization and to this one
+    /// endpoint, the only one that creates jobs), stores nothing and returns
+    /// the existing job and `false` when its request is the same, else
+    /// `IdempotencyKeyReused`: a key never hands out a job of another request
+    /// (another project, another target, other options).
     async fn enqueue(&self, job: NewJob) -> Result<(Job, bool)>;
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>>;
     /// Newest first.

@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use evalguard_domain::job::AutoEvalBody;
 use evalguard_domain::job::JobStatus;
 use evalguard_domain::scoring::{JudgedSample, ResultScore, SampleResult, ScorerAvailability};
-use evalguard_domain::{AutoEvalRequest, Job, JobId, ProjectId, Role};
+use evalguard_domain::{Job, JobId, ProjectId, Role};
 use evalguard_storage::{JobFilter, NewJob};
 use serde::Serialize;
 use uuid::Uuid;
@@ -64,20 +65,28 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// Trigger an auto-eval
+///
+/// Queues a job over the target's most recent traffic and answers `202` at
+/// once with its id; poll `GET /api/v1/auto-eval/{job_id}`. An
+/// `Idempotency-Key` is scoped to the organization and this endpoint: a repeat
+/// with the same body returns the same job, with a different body a `422`
+/// `idempotency_key_reused`. Role: member.
 #[utoipa::path(post, path = "/api/v1/auto-eval", tag = "auto-eval",
-    request_body = crate::openapi::AutoEvalRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key returns the same job")),
+    request_body = AutoEvalBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key and body returns the same job")),
     responses((status = 202, description = "The job is queued", body = JobCreated,
-               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}")))))]
+               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}"))),
+              (status = 422, description = "The Idempotency-Key was used with a different body (`idempotency_key_reused`)", body = crate::openapi::ErrorBody)))]
 pub(crate) async fn create_job(
     State(ctx): State<Shared>,
     caller: Caller,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<AutoEvalBody>,
 ) -> Result<Response, ApiError> {
     caller.require_role(Role::Member)?;
     let idempotency_key = idempotency_key(&headers)?;
-    let request = AutoEvalRequest::from_json(&body)?;
+    let request = body.into_request()?;
     let org = caller.0.org_id;
     let project_id = &request.target.project_id;
     caller.require_project(project_id)?;
@@ -156,6 +165,10 @@ async fn load_job(ctx: &Shared, caller: &Caller, raw_id: &str) -> Result<Job, Ap
     Ok(job)
 }
 
+/// Read a job
+///
+/// The job's status, progress, baseline, per-scorer summary, flags with their
+/// evidence, usage and error. Role: viewer.
 #[utoipa::path(get, path = "/api/v1/auto-eval/{job_id}", tag = "auto-eval",
     params(("job_id" = String, Path, description = "job id")),
     responses((status = 200, description = "The job", body = Job)))]
@@ -168,6 +181,10 @@ pub(crate) async fn get_job(
     Ok(Json(load_job(&ctx, &caller, &id).await?))
 }
 
+/// List jobs
+///
+/// The jobs of the organization (or of the key's project), newest first,
+/// filtered by project and status, a page at a time. Role: viewer.
 #[utoipa::path(get, path = "/api/v1/auto-eval", tag = "auto-eval",
     params(("project_id" = Option<String>, Query, description = "only this project's jobs"),
            ("status" = Option<JobStatus>, Query, description = "only jobs in this status"),
@@ -217,6 +234,10 @@ pub(crate) async fn list_jobs(
     Ok(Json(JobList { data, next_cursor }))
 }
 
+/// Cancel a job
+///
+/// Makes a queued or running job `cancelled`; a finished job is returned
+/// unchanged, since a finished job never changes again. Role: member.
 #[utoipa::path(post, path = "/api/v1/auto-eval/{job_id}/cancel", tag = "auto-eval",
     params(("job_id" = String, Path, description = "job id")),
     responses((status = 200, description = "The job after cancellation (unchanged if it had finished)", body = Job)))]
@@ -237,6 +258,10 @@ pub(crate) async fn cancel_job(
     Ok(Json(job))
 }
 
+/// List a job's per-sample results
+///
+/// Every sample's scores with the judge's reasoning, a page at a time;
+/// `flagged=true` lists only flagged samples. Role: viewer.
 #[utoipa::path(get, path = "/api/v1/auto-eval/{job_id}/results", tag = "auto-eval",
     params(("job_id" = String, Path, description = "job id"),
            ("flagged" = Option<bool>, Query, description = "true: only flagged samples; false: only the others"),

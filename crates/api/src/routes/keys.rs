@@ -5,18 +5,30 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use evalguard_domain::input::Name;
 use evalguard_domain::{ApiKeySecret, ProjectId, Role};
 use evalguard_storage::{ApiKeyRecord, NewApiKey};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::unknown_project;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody, object_with};
+use crate::extract::{ApiPath, JsonBody};
 use crate::state::Shared;
 
-const MAX_KEY_NAME_LEN: usize = 200;
+/// `POST /api/v1/keys`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyCreateBody {
+    /// At most the creating key's role.
+    pub role: Role,
+    /// Restrict the key to this project of the organization.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub project_id: Option<ProjectId>,
+    #[serde(default)]
+    pub name: Option<Name>,
+}
 
 /// A key as listed: public id and metadata only.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -65,68 +77,41 @@ fn role_too_high(role: Role, own: Role) -> ApiError {
     )
 }
 
+/// Create an API key
+///
+/// A key of the organization, with a role up to the creating key's own and
+/// optionally restricted to one project. The secret is shown in this answer
+/// only; EvalGuard keeps only its hash. Role: admin, organization-wide key.
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys",
-    request_body = crate::openapi::KeyCreateBody,
+    request_body = KeyCreateBody,
     responses((status = 201, description = "The key, with its secret shown once", body = KeyCreated)))]
 pub(crate) async fn create_key(
     State(ctx): State<Shared>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<KeyCreateBody>,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
     caller.require_role(Role::Admin)?;
     caller.require_org_wide()?;
-    let obj = object_with(&body, &["role", "project_id", "name"])?;
-    let role = match obj.get("role") {
-        Some(Value::String(s)) => Role::parse(s).ok_or_else(|| {
-            ApiError::invalid_field("role", "role: must be viewer, member, admin or owner")
-        })?,
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid_field("role", "role: is required"));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "role",
-                "role: must be viewer, member, admin or owner",
-            ));
-        }
-    };
+    let KeyCreateBody {
+        role,
+        project_id: project,
+        name,
+    } = body;
     if role > caller.0.role {
         return Err(role_too_high(role, caller.0.role));
     }
-    let project = match obj.get("project_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            let id = ProjectId::parse(s)
-                .map_err(|e| ApiError::invalid_field("project_id", format!("project_id: {e}")))?;
-            if ctx
-                .api
-                .storage
-                .projects
-                .get_project(caller.0.org_id, &id)
-                .await?
-                .is_none()
-            {
-                return Err(unknown_project("project_id", &id));
-            }
-            Some(id)
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "project_id",
-                "project_id: must be a string",
-            ));
-        }
-    };
-    let name = match obj.get("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= MAX_KEY_NAME_LEN => Some(s.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "name",
-                format!("name: a string of at most {MAX_KEY_NAME_LEN} characters"),
-            ));
-        }
-    };
+    if let Some(id) = &project
+        && ctx
+            .api
+            .storage
+            .projects
+            .get_project(caller.0.org_id, id)
+            .await?
+            .is_none()
+    {
+        return Err(unknown_project("project_id", id));
+    }
+    let name = name.map(Name::into_string);
     let secret = ApiKeySecret::generate();
     let record = ctx
         .api
@@ -150,6 +135,10 @@ pub(crate) async fn create_key(
     ))
 }
 
+/// List API keys
+///
+/// The organization's keys: public id, role, project, name and dates; never
+/// a secret or a hash. Role: admin, organization-wide key.
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
     responses((status = 200, description = "The organization's keys (no secrets)", body = KeyList)))]
 pub(crate) async fn list_keys(
@@ -169,6 +158,10 @@ pub(crate) async fn list_keys(
     }))
 }
 
+/// Revoke an API key
+///
+/// The key stops working at once; revoking a revoked key changes nothing.
+/// Role: admin (up to its own role), organization-wide key.
 #[utoipa::path(delete, path = "/api/v1/keys/{key_id}", tag = "keys",
     params(("key_id" = String, Path, description = "the key's public id")),
     responses((status = 200, description = "The revoked key", body = KeyInfo)))]

@@ -4,22 +4,60 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use evalguard_domain::input::Name;
 use evalguard_domain::job::Thresholds;
 use evalguard_domain::project::{Project, ProjectSettings};
 use evalguard_domain::scoring::ScorerAvailability;
 use evalguard_domain::{ProjectId, Role};
 use evalguard_storage::StorageError;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{load_project, path_project_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody, QueryPairs, object_with, required_str};
+use crate::extract::{ApiPath, JsonBody, QueryPairs};
 use crate::pagination::{cursor_position, page, parse_limit};
 use crate::state::Shared;
 
-const MAX_NAME_LEN: usize = 200;
+/// `POST /api/v1/projects`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectCreateBody {
+    /// 1–64 of `[A-Za-z0-9._-]`, starting with a letter or digit; unique in the organization.
+    #[schema(value_type = String)]
+    pub id: ProjectId,
+    /// Default: the id.
+    #[serde(default)]
+    pub name: Option<Name>,
+}
+
+/// `PATCH /api/v1/projects/{id}`: the settings to change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectPatchBody {
+    pub settings: ProjectSettingsPatch,
+}
+
+/// A field left out is unchanged; `null` restores its default.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectSettingsPatch {
+    /// Scorer names run when a request names none; null restores the default set.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub scorers: Option<Option<Vec<Name>>>,
+    /// Null restores the default thresholds.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Thresholds>)]
+    pub thresholds: Option<Option<Thresholds>>,
+}
+
+/// A field that is present, even as `null` (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ProjectList {
@@ -27,32 +65,23 @@ pub(crate) struct ProjectList {
     pub next_cursor: Option<String>,
 }
 
+/// Create a project
+///
+/// A project groups traffic, jobs, rubric scorers and webhooks; its id is
+/// unique in the organization. Role: admin, with an organization-wide key.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects",
-    request_body = crate::openapi::ProjectCreateBody,
+    request_body = ProjectCreateBody,
     responses((status = 201, description = "The project", body = Project),
               (status = 409, description = "The id exists in the organization", body = crate::openapi::ErrorBody)))]
 pub(crate) async fn create_project(
     State(ctx): State<Shared>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<ProjectCreateBody>,
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
     caller.require_role(Role::Admin)?;
     caller.require_org_wide()?;
-    let obj = object_with(&body, &["id", "name"])?;
-    let id = ProjectId::parse(required_str(obj, "id")?)
-        .map_err(|e| ApiError::invalid_field("id", format!("id: {e}")))?;
-    let name = match obj.get("name") {
-        None | Some(Value::Null) => id.as_str().to_owned(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN => {
-            s.clone()
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "name",
-                format!("name: must be a string of 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
-    };
+    let ProjectCreateBody { id, name } = body;
+    let name = name.map_or_else(|| id.as_str().to_owned(), Name::into_string);
     let project = Project {
         id,
         name,
@@ -75,6 +104,9 @@ pub(crate) async fn create_project(
     }
 }
 
+/// List projects
+///
+/// The projects the key can see, by id, a page at a time. Role: viewer.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
     params(("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
@@ -103,6 +135,9 @@ pub(crate) async fn list_projects(
     Ok(Json(ProjectList { data, next_cursor }))
 }
 
+/// Read a project
+///
+/// The project with its settings (scorer set and thresholds). Role: viewer.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, description = "The project", body = Project)))]
@@ -118,60 +153,39 @@ pub(crate) async fn get_project(
     Ok(Json(project))
 }
 
+/// Change a project's settings
+///
+/// Sets the scorers a job runs when its request names none, and the decision
+/// thresholds; a setting left out is unchanged, `null` restores its default.
+/// Role: admin.
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = String, Path, description = "project id")),
-    request_body = crate::openapi::ProjectPatchBody,
+    request_body = ProjectPatchBody,
     responses((status = 200, description = "The project with its new settings", body = Project)))]
 pub(crate) async fn patch_project(
     State(ctx): State<Shared>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<ProjectPatchBody>,
 ) -> Result<Json<Project>, ApiError> {
     caller.require_role(Role::Admin)?;
     let id = path_project_id(&id)?;
     let mut project = load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let obj = object_with(&body, &["settings"])?;
-    let settings = match obj.get("settings") {
-        Some(Value::Object(s)) => s,
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid_field("settings", "settings: is required"));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "settings",
-                "settings: must be an object",
-            ));
-        }
-    };
-    if let Some(k) = settings
-        .keys()
-        .find(|k| !["scorers", "thresholds"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid_field(
-            format!("settings.{k}"),
-            format!("settings.{k}: is not a known field"),
-        ));
-    }
-    if let Some(scorers) = settings.get("scorers") {
+    let settings = body.settings;
+    if let Some(scorers) = settings.scorers {
         project.settings.scorers = match scorers {
-            Value::Null => None,
-            Value::Array(items) => {
-                Some(validate_scorer_names(&ctx, caller.0.org_id, &id, items).await?)
-            }
-            _ => {
-                return Err(ApiError::invalid_field(
-                    "settings.scorers",
-                    "settings.scorers: must be a list of scorer names or null",
-                ));
-            }
+            None => None,
+            Some(names) => Some(validate_scorer_names(&ctx, caller.0.org_id, &id, names).await?),
         };
     }
-    if let Some(thresholds) = settings.get("thresholds") {
+    if let Some(thresholds) = settings.thresholds {
         project.settings.thresholds = match thresholds {
-            Value::Null => Thresholds::default(),
-            v => Thresholds::from_json(v, "settings.thresholds")?,
+            None => Thresholds::default(),
+            Some(t) => {
+                t.check("settings.thresholds")?;
+                t
+            }
         };
     }
     if !ctx
@@ -192,20 +206,15 @@ async fn validate_scorer_names(
     ctx: &Shared,
     org: evalguard_domain::OrgId,
     project: &ProjectId,
-    items: &[Value],
+    items: Vec<Name>,
 ) -> Result<Vec<String>, ApiError> {
     let rubrics = ctx.api.storage.projects.list_rubrics(org, project).await?;
     let mut names: Vec<String> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    for (i, name) in items.into_iter().enumerate() {
         let param = format!("settings.scorers[{i}]");
-        let Value::String(name) = item else {
-            return Err(ApiError::invalid_field(
-                param.clone(),
-                format!("{param}: must be a scorer name"),
-            ));
-        };
+        let name = name.into_string();
         if matches!(
-            ctx.api.catalog.resolve(name, &rubrics),
+            ctx.api.catalog.resolve(&name, &rubrics),
             ScorerAvailability::Unknown
         ) {
             return Err(ApiError::bad_request(
@@ -214,8 +223,8 @@ async fn validate_scorer_names(
                 Some(&param),
             ));
         }
-        if !names.contains(name) {
-            names.push(name.clone());
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     if names.is_empty() {

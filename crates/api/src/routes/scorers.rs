@@ -6,15 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use evalguard_domain::Role;
+use evalguard_domain::input::Text;
 use evalguard_domain::project::RubricDefinition;
 use evalguard_domain::scoring::ScorerAvailability;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{load_project, path_project_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody, object_with, required_str};
+use crate::extract::{ApiPath, JsonBody};
 use crate::state::Shared;
 
 const MAX_NAME_LEN: usize = 64;
@@ -25,17 +25,21 @@ pub(crate) struct RubricList {
     pub data: Vec<RubricDefinition>,
 }
 
-fn number(obj: &Map<String, Value>, field: &str) -> Result<f64, ApiError> {
-    match obj.get(field) {
-        Some(v) => v
-            .as_f64()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| ApiError::invalid_field(field, format!("{field}: must be a number"))),
-        None => Err(ApiError::invalid_field(
-            field,
-            format!("{field}: is required"),
-        )),
-    }
+/// `POST /api/v1/projects/{id}/scorers`: a rubric scorer, created or replaced.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RubricBody {
+    /// 1–64 of `a-z`, `0-9`, `_`, `-`, starting with a letter; not a built-in scorer's name.
+    #[schema(max_length = 64)]
+    pub name: Text,
+    /// What the judge checks, in plain words (at most 20,000 characters).
+    #[schema(max_length = 20000)]
+    pub criteria: Text,
+    pub score_min: f64,
+    /// Greater than `score_min`.
+    pub score_max: f64,
+    /// Between `score_min` and `score_max`; a score below it fails.
+    pub pass_threshold: f64,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -46,31 +50,33 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// Define a rubric scorer
+///
+/// A judge of the project's own: criteria in plain words, a score range and
+/// a pass threshold. Its name may then be used in a request's `scorers` or in
+/// the project's scorer set; a rubric of the same name is replaced. Role: admin.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/scorers", tag = "scorers",
     params(("id" = String, Path, description = "project id")),
-    request_body = crate::openapi::RubricBody,
+    request_body = RubricBody,
     responses((status = 201, description = "The rubric scorer (created or replaced)", body = RubricDefinition)))]
 pub(crate) async fn put_rubric(
     State(ctx): State<Shared>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<RubricBody>,
 ) -> Result<(StatusCode, Json<RubricDefinition>), ApiError> {
     caller.require_role(Role::Admin)?;
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let obj = object_with(
-        &body,
-        &[
-            "name",
-            "criteria",
-            "score_min",
-            "score_max",
-            "pass_threshold",
-        ],
-    )?;
-    let name = required_str(obj, "name")?;
+    let RubricBody {
+        name,
+        criteria,
+        score_min,
+        score_max,
+        pass_threshold,
+    } = body;
+    let name = name.as_str();
     if !valid_name(name) {
         return Err(ApiError::invalid_field(
             "name",
@@ -89,22 +95,18 @@ pub(crate) async fn put_rubric(
             Some("name"),
         ));
     }
-    let criteria = required_str(obj, "criteria")?;
-    if criteria.chars().count() > MAX_CRITERIA_LEN {
+    if criteria.as_str().chars().count() > MAX_CRITERIA_LEN {
         return Err(ApiError::invalid_field(
             "criteria",
             format!("criteria: at most {MAX_CRITERIA_LEN} characters"),
         ));
     }
-    let score_min = number(obj, "score_min")?;
-    let score_max = number(obj, "score_max")?;
     if score_max <= score_min {
         return Err(ApiError::invalid_field(
             "score_max",
             "score_max: must be greater than score_min",
         ));
     }
-    let pass_threshold = number(obj, "pass_threshold")?;
     if !(score_min..=score_max).contains(&pass_threshold) {
         return Err(ApiError::invalid_field(
             "pass_threshold",
@@ -113,7 +115,7 @@ pub(crate) async fn put_rubric(
     }
     let rubric = RubricDefinition {
         name: name.to_owned(),
-        criteria: criteria.to_owned(),
+        criteria: criteria.into_string(),
         score_min,
         score_max,
         pass_threshold,
@@ -127,6 +129,9 @@ pub(crate) async fn put_rubric(
     Ok((StatusCode::CREATED, Json(rubric)))
 }
 
+/// List rubric scorers
+///
+/// The project's rubric scorers with their criteria. Role: viewer.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/scorers", tag = "scorers",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, description = "The project's rubric scorers", body = RubricList)))]
@@ -148,6 +153,9 @@ pub(crate) async fn list_rubrics(
     Ok(Json(RubricList { data }))
 }
 
+/// Delete a rubric scorer
+///
+/// Removes the rubric scorer from the project. Role: admin.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/scorers/{name}", tag = "scorers",
     params(("id" = String, Path, description = "project id"), ("name" = String, Path, description = "rubric name")),
     responses((status = 204, description = "Deleted")))]

@@ -9,14 +9,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use evalguard_domain::traffic::SampleInput;
 use evalguard_domain::{ProjectId, Role, TrafficSample};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::unknown_project;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBytes, object_with, parse_json};
+use crate::extract::{JsonBytes, parse_body};
 use crate::state::Shared;
 
 pub(crate) const MAX_SAMPLES: usize = 10_000;
@@ -31,50 +31,46 @@ pub(crate) struct TrafficAccepted {
     pub stored: u64,
 }
 
-/// Parses and validates a whole batch: the samples, or the first error.
+/// `POST /api/v1/traffic`: 1 to 10,000 samples, accepted all or none.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrafficBody {
+    #[schema(min_items = 1, max_items = 10000)]
+    pub samples: Vec<SampleInput>,
+}
+
+/// Parses and checks a whole batch: the samples, or the first error.
 fn parse_batch(bytes: &[u8]) -> Result<Vec<TrafficSample>, ApiError> {
-    let body = parse_json(bytes)?;
-    let obj = object_with(&body, &["samples"])?;
-    let items = match obj.get("samples") {
-        Some(Value::Array(items)) => items,
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid_field("samples", "samples: is required"));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "samples",
-                "samples: must be a list of samples",
-            ));
-        }
-    };
-    if items.is_empty() || items.len() > MAX_SAMPLES {
+    let body: TrafficBody = parse_body(bytes)?;
+    if body.samples.is_empty() || body.samples.len() > MAX_SAMPLES {
         return Err(ApiError::invalid_field(
             "samples",
             format!(
                 "samples: send 1 to {MAX_SAMPLES} samples per request (got {})",
-                items.len()
+                body.samples.len()
             ),
         ));
     }
     let now = Utc::now();
-    items
-        .iter()
+    body.samples
+        .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            TrafficSample::from_json(item, now).map_err(|e| {
-                let param = if e.field == "sample" {
-                    format!("samples[{i}]")
-                } else {
-                    format!("samples[{i}].{}", e.field)
-                };
-                ApiError::invalid_field(param.clone(), format!("{param}: {}", e.message))
-            })
+        .map(|(i, sample)| {
+            sample
+                .into_sample(now)
+                .map_err(|e| e.under(&format!("samples[{i}]")).into())
         })
         .collect()
 }
 
+/// Send traffic samples
+///
+/// Stores a batch of 1 to 10,000 production samples, all or nothing: the
+/// first bad value refuses the whole batch with a `400` naming it
+/// (`samples[17].model`). A sample whose `id` was seen before in its project
+/// is not stored twice. Role: member.
 #[utoipa::path(post, path = "/api/v1/traffic", tag = "traffic",
-    request_body = crate::openapi::TrafficBody,
+    request_body = TrafficBody,
     responses((status = 202, description = "Every sample accepted", body = TrafficAccepted)))]
 pub(crate) async fn ingest(
     State(ctx): State<Shared>,
@@ -133,7 +129,7 @@ pub(crate) async fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn sample() -> Value {
         json!({"project_id": "p", "model": "m", "prompt_id": "x", "input": "q", "output": "a"})
@@ -154,6 +150,39 @@ mod tests {
         let mut samples = vec![sample(); 3];
         samples[2] = json!("not an object");
         assert_eq!(param_of(json!({"samples": samples})), "samples[2]");
+    }
+
+    #[test]
+    fn nul_long_names_and_out_of_range_values_are_named() {
+        let cases = [
+            ("input", json!("a\u{0}b"), "samples[4].input"),
+            ("model", json!("m".repeat(257)), "samples[4].model"),
+            ("context", json!(["ok", "\u{0}"]), "samples[4].context[1]"),
+            (
+                "metadata",
+                json!({"a": {"b": ["\u{0}"]}}),
+                "samples[4].metadata.a.b[0]",
+            ),
+            (
+                "timestamp",
+                json!("9999-12-31T00:00:00Z"),
+                "samples[4].timestamp",
+            ),
+            ("latency_ms", json!(1.7e308), "samples[4].latency_ms"),
+            (
+                "prompt_tokens",
+                json!(100_000_001u64),
+                "samples[4].prompt_tokens",
+            ),
+        ];
+        for (field, value, param) in cases {
+            let mut samples = vec![sample(); 6];
+            samples[4][field] = value;
+            assert_eq!(param_of(json!({"samples": samples})), param, "{field}");
+        }
+        let mut samples = vec![sample(); 2];
+        samples[1].as_object_mut().unwrap().remove("output");
+        assert_eq!(param_of(json!({"samples": samples})), "samples[1].output");
     }
 
     #[test]

@@ -4,24 +4,38 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use evalguard_domain::Role;
+use evalguard_domain::input::{Name, Rfc3339};
 use evalguard_storage::TrafficSelection;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{load_project, path_project_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody, object_with};
+use crate::extract::{ApiPath, JsonBody};
 use crate::state::Shared;
 
 /// Samples deleted per transaction.
 const DELETE_BATCH: u32 = 500;
 /// Ids per request, as for ingest.
 const MAX_IDS: usize = 10_000;
-/// Longest sample id, as for ingest.
-const MAX_ID_CHARS: usize = 256;
+
+/// Either `sample_ids`, or a time range (`from` and/or `to`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrafficDeleteBody {
+    /// Client sample ids (1 to 10,000); ids not found are ignored.
+    #[serde(default)]
+    pub sample_ids: Option<Vec<Name>>,
+    /// RFC 3339; samples whose timestamp is at or after it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Rfc3339>,
+    /// RFC 3339; samples whose timestamp is before it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Rfc3339>,
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TrafficDeleted {
@@ -31,20 +45,23 @@ pub(crate) struct TrafficDeleted {
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/traffic/delete", tag = "traffic",
+    summary = "Delete a project's traffic",
+    description = "Deletes the project's samples with the given client ids, or those whose timestamp \
+        falls in [from, to) (privacy requests). Admin role. Deleted in small batches.",
     params(("id" = String, Path, description = "project id")),
-    request_body = crate::openapi::TrafficDeleteBody,
+    request_body = TrafficDeleteBody,
     responses((status = 200, description = "The samples are deleted", body = TrafficDeleted)))]
 pub(crate) async fn delete_traffic(
     State(ctx): State<Shared>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<TrafficDeleteBody>,
 ) -> Result<Json<TrafficDeleted>, ApiError> {
     caller.require_role(Role::Admin)?;
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let selection = parse_selection(object_with(&body, &["sample_ids", "from", "to"])?)?;
+    let selection = selection_of(body)?;
     let mut deleted = 0;
     loop {
         let n = ctx
@@ -66,21 +83,31 @@ pub(crate) async fn delete_traffic(
 }
 
 /// `sample_ids`, or `from` and/or `to`: one way, not both.
-fn parse_selection(obj: &Map<String, Value>) -> Result<TrafficSelection, ApiError> {
-    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
-    match (present("sample_ids"), present("from") || present("to")) {
-        (true, true) => Err(ApiError::invalid_field(
+fn selection_of(body: TrafficDeleteBody) -> Result<TrafficSelection, ApiError> {
+    let range = body.from.is_some() || body.to.is_some();
+    match (body.sample_ids, range) {
+        (Some(_), true) => Err(ApiError::invalid_field(
             "sample_ids",
             "give either sample_ids or a time range (from, to), not both",
         )),
-        (false, false) => Err(ApiError::invalid_field(
+        (None, false) => Err(ApiError::invalid_field(
             "body",
             "give sample_ids (a list of sample ids) or a time range (from and/or to, RFC 3339)",
         )),
-        (true, false) => parse_ids(&obj["sample_ids"]).map(TrafficSelection::SampleIds),
-        (false, true) => {
-            let from = parse_time(obj, "from")?;
-            let to = parse_time(obj, "to")?;
+        (Some(ids), false) => {
+            if ids.is_empty() || ids.len() > MAX_IDS {
+                return Err(ApiError::invalid_field(
+                    "sample_ids",
+                    format!("sample_ids: from 1 to {MAX_IDS} ids"),
+                ));
+            }
+            Ok(TrafficSelection::SampleIds(
+                ids.into_iter().map(Name::into_string).collect(),
+            ))
+        }
+        (None, true) => {
+            let from = body.from.map(|t| t.0);
+            let to = body.to.map(|t| t.0);
             if let (Some(from), Some(to)) = (from, to)
                 && from >= to
             {
@@ -91,59 +118,14 @@ fn parse_selection(obj: &Map<String, Value>) -> Result<TrafficSelection, ApiErro
     }
 }
 
-fn parse_ids(value: &Value) -> Result<Vec<String>, ApiError> {
-    let Value::Array(items) = value else {
-        return Err(ApiError::invalid_field(
-            "sample_ids",
-            "sample_ids: must be a list of strings",
-        ));
-    };
-    if items.is_empty() || items.len() > MAX_IDS {
-        return Err(ApiError::invalid_field(
-            "sample_ids",
-            format!("sample_ids: from 1 to {MAX_IDS} ids"),
-        ));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item.as_str() {
-            Some(s) if !s.is_empty() && s.chars().count() <= MAX_ID_CHARS && !s.contains('\0') => {
-                Ok(s.to_owned())
-            }
-            _ => Err(ApiError::invalid_field(
-                format!("sample_ids[{i}]"),
-                format!("sample_ids[{i}]: a sample id is a string of 1 to {MAX_ID_CHARS} characters without NUL"),
-            )),
-        })
-        .collect()
-}
-
-fn parse_time(obj: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                ApiError::invalid_field(
-                    field,
-                    format!("{field}: an RFC 3339 time such as 2026-11-24T12:00:00Z"),
-                )
-            }),
-        Some(_) => Err(ApiError::invalid_field(
-            field,
-            format!("{field}: an RFC 3339 time such as 2026-11-24T12:00:00Z"),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn selection(body: Value) -> Result<TrafficSelection, ApiError> {
-        parse_selection(body.as_object().unwrap())
+        let bytes = serde_json::to_vec(&body).unwrap();
+        selection_of(crate::extract::parse_body(&bytes)?)
     }
 
     fn param_of(body: Value) -> String {

@@ -8,21 +8,53 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use evalguard_domain::Role;
+use evalguard_domain::input::Text;
 use evalguard_storage::{WebhookDelivery, WebhookEndpoint};
 use rand::RngExt;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{load_project, path_project_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody, QueryPairs, object_with, required_str};
+use crate::extract::{ApiPath, JsonBody, QueryPairs};
 use crate::pagination::parse_limit;
 use crate::state::Shared;
 use crate::webhook_target::check_webhook_target;
 
-pub(crate) const EVENTS: [&str; 2] = ["auto_eval.completed", "auto_eval.flagged"];
+/// The events an endpoint may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+pub(crate) enum WebhookEvent {
+    /// A job finished (succeeded, failed or cancelled).
+    #[serde(rename = "auto_eval.completed")]
+    Completed,
+    /// A job finished with at least one flag.
+    #[serde(rename = "auto_eval.flagged")]
+    Flagged,
+}
+
+impl WebhookEvent {
+    const ALL: [WebhookEvent; 2] = [WebhookEvent::Completed, WebhookEvent::Flagged];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::Completed => "auto_eval.completed",
+            WebhookEvent::Flagged => "auto_eval.flagged",
+        }
+    }
+}
+
+/// `POST /api/v1/projects/{id}/webhooks`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebhookCreateBody {
+    /// http or https; targets on loopback, private, link-local and other
+    /// special-purpose addresses are refused.
+    pub url: Text,
+    /// Default: both events.
+    #[serde(default)]
+    pub events: Option<Vec<WebhookEvent>>,
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct WebhookInfo {
@@ -59,10 +91,48 @@ pub(crate) struct WebhookList {
     pub data: Vec<WebhookInfo>,
 }
 
+/// One delivery of an event to an endpoint, and how it went.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DeliveryInfo {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub endpoint_id: String,
+    pub event_type: String,
+    /// The event as sent (signed) to the endpoint.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// `pending`, `delivered` or `failed` (gave up after its retries).
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<WebhookDelivery> for DeliveryInfo {
+    fn from(d: WebhookDelivery) -> Self {
+        Self {
+            id: d.id.to_string(),
+            endpoint_id: d.endpoint_id.to_string(),
+            event_type: d.event_type,
+            payload: d.payload,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct DeliveryList {
-    #[schema(value_type = Vec<Object>)]
-    pub data: Vec<WebhookDelivery>,
+    pub data: Vec<DeliveryInfo>,
     pub next_cursor: Option<String>,
 }
 
@@ -71,54 +141,44 @@ fn new_secret() -> String {
     format!("whsec_{}", STANDARD.encode(bytes))
 }
 
-fn parse_events(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
-    let bad = || {
-        ApiError::invalid_field(
-            "events",
-            format!("events: a non-empty list of {}", EVENTS.join(", ")),
-        )
-    };
-    match value {
-        None | Some(Value::Null) => Ok(EVENTS.iter().map(|e| (*e).to_owned()).collect()),
-        Some(Value::Array(items)) => {
-            let mut events: Vec<String> = Vec::new();
-            for item in items {
-                match item.as_str() {
-                    Some(e) if EVENTS.contains(&e) => {
-                        if !events.iter().any(|x| x == e) {
-                            events.push(e.to_owned());
-                        }
-                    }
-                    _ => return Err(bad()),
-                }
-            }
-            if events.is_empty() {
-                Err(bad())
-            } else {
-                Ok(events)
-            }
+/// The subscribed events, without repeats; `None` subscribes to all.
+fn subscribed_events(events: Option<Vec<WebhookEvent>>) -> Result<Vec<String>, ApiError> {
+    let events = events.unwrap_or_else(|| WebhookEvent::ALL.to_vec());
+    let mut names: Vec<String> = Vec::with_capacity(events.len());
+    for event in events {
+        if !names.iter().any(|n| n == event.as_str()) {
+            names.push(event.as_str().to_owned());
         }
-        Some(_) => Err(bad()),
     }
+    if names.is_empty() {
+        return Err(ApiError::invalid_field(
+            "events",
+            "events: name at least one of auto_eval.completed, auto_eval.flagged",
+        ));
+    }
+    Ok(names)
 }
 
+/// Register a webhook endpoint
+///
+/// The project's finished and flagged jobs are then posted to the URL,
+/// signed with the secret shown in this answer only. Role: admin.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/webhooks", tag = "webhooks",
     params(("id" = String, Path, description = "project id")),
-    request_body = crate::openapi::WebhookCreateBody,
+    request_body = WebhookCreateBody,
     responses((status = 201, description = "The endpoint, with its signing secret shown once", body = WebhookCreated)))]
 pub(crate) async fn create_webhook(
     State(ctx): State<Shared>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<WebhookCreateBody>,
 ) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
     caller.require_role(Role::Admin)?;
     let id = path_project_id(&id)?;
     load_project(&ctx, caller.0.org_id, &id).await?;
     caller.require_project(&id)?;
-    let obj = object_with(&body, &["url", "events"])?;
-    let url = required_str(obj, "url")?;
-    let events = parse_events(obj.get("events"))?;
+    let url = body.url.as_str();
+    let events = subscribed_events(body.events)?;
     check_webhook_target(url, ctx.api.webhook_policy.allow_private)
         .await
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string(), Some("url")))?;
@@ -142,6 +202,9 @@ pub(crate) async fn create_webhook(
     ))
 }
 
+/// List webhook endpoints
+///
+/// The project's endpoints and their events; never a secret. Role: admin.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/webhooks", tag = "webhooks",
     params(("id" = String, Path, description = "project id")),
     responses((status = 200, description = "The project's endpoints (no secrets)", body = WebhookList)))]
@@ -191,6 +254,9 @@ async fn find_endpoint(
     Err(not_found())
 }
 
+/// Delete a webhook endpoint
+///
+/// Nothing more is delivered to it. Role: admin.
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "webhook endpoint id")),
     responses((status = 204, description = "Deleted")))]
@@ -214,6 +280,10 @@ pub(crate) async fn delete_webhook(
     }
 }
 
+/// List an endpoint's deliveries
+///
+/// The latest deliveries to the endpoint, newest first, with their status,
+/// attempts and last error. Role: admin.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "webhook endpoint id"),
            ("limit" = Option<u32>, Query, description = "1 to 1000, default 100")),
@@ -235,7 +305,7 @@ pub(crate) async fn list_deliveries(
         .list_deliveries(caller.0.org_id, endpoint.id, limit)
         .await?;
     Ok(Json(DeliveryList {
-        data,
+        data: data.into_iter().map(DeliveryInfo::from).collect(),
         next_cursor: None,
     }))
 }
@@ -255,13 +325,21 @@ mod tests {
 
     #[test]
     fn events_are_a_subset() {
-        assert_eq!(parse_events(None).unwrap().len(), 2);
+        let events = |v: serde_json::Value| {
+            crate::extract::parse_body::<WebhookCreateBody>(
+                json!({"url": "https://example.com/hook", "events": v})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .and_then(|body| subscribed_events(body.events))
+        };
+        assert_eq!(events(serde_json::Value::Null).unwrap().len(), 2);
         assert_eq!(
-            parse_events(Some(&json!(["auto_eval.flagged"]))).unwrap(),
+            events(json!(["auto_eval.flagged", "auto_eval.flagged"])).unwrap(),
             vec!["auto_eval.flagged"]
         );
-        assert!(parse_events(Some(&json!([]))).is_err());
-        assert!(parse_events(Some(&json!(["job.done"]))).is_err());
-        assert!(parse_events(Some(&json!("auto_eval.flagged"))).is_err());
+        assert!(events(json!([])).is_err());
+        assert!(events(json!(["job.done"])).is_err());
+        assert!(events(json!("auto_eval.flagged")).is_err());
     }
 }

@@ -1,12 +1,14 @@
-//! The `POST /api/v1/auto-eval` body, validated field by field so that every
-//! error names its `param`.
+//! The `POST /api/v1/auto-eval` body: [`AutoEvalBody`] as the client sends
+//! it (typed, deserialized with the path of any bad field), checked into the
+//! [`AutoEvalRequest`] that a job stores and runs.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Target;
 use crate::ids::ProjectId;
+use crate::input::{Name, RequestFieldError, Rfc3339, read_value};
 
 pub const MAX_SAMPLE_COUNT: u32 = 10_000;
 pub const DEFAULT_SAMPLE_COUNT: u32 = 100;
@@ -46,7 +48,7 @@ pub struct Thresholds {
     pub drift_distance: Option<f64>,
 }
 
-/// A validated `POST /api/v1/auto-eval` body.
+/// A checked `POST /api/v1/auto-eval` body, as a job stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoEvalRequest {
     pub target: Target,
@@ -62,205 +64,193 @@ pub struct AutoEvalRequest {
     pub thresholds: Option<Thresholds>,
 }
 
-/// A request field that is missing or wrong: answered with 400 and `param`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{param}: {message}")]
-pub struct RequestFieldError {
-    pub param: String,
-    pub message: String,
+/// `POST /api/v1/auto-eval` as a client sends it. Unknown fields are
+/// refused, so that a misspelt option is not silently ignored.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoEvalBody {
+    pub target: TargetInput,
+    /// How many of the target's most recent samples to evaluate.
+    #[serde(default)]
+    #[schema(default = 100, minimum = 1, maximum = 10000)]
+    pub sample_count: Option<u32>,
+    /// Scorer names; default: the project's scorer set.
+    #[serde(default)]
+    pub scorers: Option<Vec<Name>>,
+    /// Default: the same prompt's previous deployment, else an earlier window.
+    #[serde(default)]
+    pub baseline: Option<BaselineInput>,
+    /// Stop judging when this much has been spent (the job is then partial).
+    #[serde(default)]
+    #[schema(exclusive_minimum = 0)]
+    pub max_cost_usd: Option<f64>,
+    /// Reuse cached judge verdicts.
+    #[serde(default)]
+    #[schema(default = true)]
+    pub cache: Option<bool>,
+    /// Judge each sample this many times (majority verdict).
+    #[serde(default)]
+    #[schema(default = 1, minimum = 1, maximum = 5)]
+    pub repeats: Option<u32>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
 }
 
-fn bad(param: &str, message: impl Into<String>) -> RequestFieldError {
-    RequestFieldError {
-        param: param.to_owned(),
-        message: message.into(),
-    }
+/// What to evaluate: all three fields are required.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TargetInput {
+    pub model: Name,
+    pub prompt_id: Name,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
 }
 
-fn target_field(obj: &Map<String, Value>, field: &str) -> Result<String, RequestFieldError> {
-    let param = format!("target.{field}");
-    match obj.get(field) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(Value::String(_)) => Err(bad(&param, "must not be empty")),
-        None | Some(Value::Null) => Err(bad(&param, "is required")),
-        Some(_) => Err(bad(&param, "must be a string")),
-    }
-}
-
-impl AutoEvalRequest {
-    /// Validates a request body. Unknown top-level fields are refused so that
-    /// a misspelt option is not silently ignored.
-    pub fn from_json(body: &Value) -> Result<Self, RequestFieldError> {
-        let Value::Object(obj) = body else {
-            return Err(bad("body", "must be a JSON object"));
-        };
-        const KNOWN: [&str; 8] = [
-            "target",
-            "sample_count",
-            "scorers",
-            "baseline",
-            "max_cost_usd",
-            "cache",
-            "repeats",
-            "thresholds",
-        ];
-        if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(bad(unknown, "is not a known field"));
+impl From<TargetInput> for Target {
+    fn from(t: TargetInput) -> Self {
+        Target {
+            model: t.model.into_string(),
+            prompt_id: t.prompt_id.into_string(),
+            project_id: t.project_id,
         }
-        let target = match obj.get("target") {
-            Some(Value::Object(t)) => Target {
-                model: target_field(t, "model")?,
-                prompt_id: target_field(t, "prompt_id")?,
-                project_id: ProjectId::parse(&target_field(t, "project_id")?)
-                    .map_err(|e| bad("target.project_id", e.to_string()))?,
-            },
-            None | Some(Value::Null) => return Err(bad("target", "is required")),
-            Some(_) => {
-                return Err(bad(
-                    "target",
-                    "must be an object with model, prompt_id and project_id",
+    }
+}
+
+/// A baseline: another deployment (`model` and `prompt_id`) or the target's
+/// samples within a time window (`from` and `to`, RFC 3339, `from` < `to`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct BaselineInput {
+    #[serde(default)]
+    pub model: Option<Name>,
+    #[serde(default)]
+    pub prompt_id: Option<Name>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub from: Option<Rfc3339>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Rfc3339>,
+}
+
+impl BaselineInput {
+    fn into_spec(self) -> Result<BaselineSpec, RequestFieldError> {
+        if self.from.is_some() || self.to.is_some() {
+            let when = |t: Option<Rfc3339>, field: &str| {
+                t.map(|Rfc3339(t)| t).ok_or_else(|| {
+                    RequestFieldError::new(
+                        format!("baseline.{field}"),
+                        "must be an RFC 3339 date-time",
+                    )
+                })
+            };
+            let (from, to) = (when(self.from, "from")?, when(self.to, "to")?);
+            if from >= to {
+                return Err(RequestFieldError::new(
+                    "baseline.to",
+                    "must be after baseline.from",
                 ));
             }
+            return Ok(BaselineSpec::Window { from, to });
+        }
+        let name = |n: Option<Name>, field: &str| {
+            n.map(Name::into_string).ok_or_else(|| {
+                RequestFieldError::new(
+                    format!("baseline.{field}"),
+                    "is required (or give baseline.from and baseline.to)",
+                )
+            })
         };
-        let sample_count = bounded_int(
-            obj,
-            "sample_count",
-            1,
-            MAX_SAMPLE_COUNT,
-            DEFAULT_SAMPLE_COUNT,
-        )?;
-        let repeats = bounded_int(obj, "repeats", 1, MAX_REPEATS, 1)?;
-        let scorers = match obj.get("scorers") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) => {
-                let mut names = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::String(s) if !s.is_empty() => names.push(s.clone()),
-                        _ => return Err(bad("scorers", "must be a list of scorer names")),
-                    }
-                }
-                if names.is_empty() {
-                    return Err(bad("scorers", "must name at least one scorer"));
-                }
-                Some(names)
-            }
-            Some(_) => return Err(bad("scorers", "must be a list of scorer names")),
-        };
-        let baseline = match obj.get("baseline") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(parse_baseline(v)?),
-        };
-        let max_cost_usd = match obj.get("max_cost_usd") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_f64() {
-                Some(x) if x.is_finite() && x > 0.0 => Some(x),
-                _ => return Err(bad("max_cost_usd", "must be a positive number")),
-            },
-        };
-        let cache = match obj.get("cache") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(bad("cache", "must be a boolean")),
-        };
-        let thresholds = match obj.get("thresholds") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(Thresholds::from_json(v, "thresholds")?),
-        };
-        Ok(Self {
-            target,
-            sample_count,
-            scorers,
-            baseline,
-            max_cost_usd,
-            cache,
-            repeats,
-            thresholds,
+        Ok(BaselineSpec::Deployment {
+            model: name(self.model, "model")?,
+            prompt_id: name(self.prompt_id, "prompt_id")?,
         })
     }
 }
 
-impl Thresholds {
-    /// Parses and range-checks thresholds; `param` prefixes error names.
-    pub fn from_json(v: &Value, param: &str) -> Result<Self, RequestFieldError> {
-        let t: Thresholds = serde_json::from_value(v.clone())
-            .map_err(|e| bad(param, format!("must be an object of numbers ({e})")))?;
-        for (name, value) in [
-            ("alpha", t.alpha),
-            ("min_effect", t.min_effect),
-            ("hallucination_rate", t.hallucination_rate),
-            ("drift_fdr", t.drift_fdr),
-            ("drift_distance", t.drift_distance),
-        ] {
-            if let Some(x) = value
-                && !(x > 0.0 && x < 1.0)
-            {
-                return Err(bad(
-                    &format!("{param}.{name}"),
-                    "must be between 0 and 1 (exclusive)",
-                ));
-            }
-        }
-        Ok(t)
-    }
-}
-
-fn bounded_int(
-    obj: &Map<String, Value>,
+fn bounded(
     field: &str,
-    min: u32,
+    value: Option<u32>,
     max: u32,
     default: u32,
 ) -> Result<u32, RequestFieldError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(x) if x >= i64::from(min) && x <= i64::from(max) => Ok(x as u32),
-            Some(_) => Err(bad(field, format!("must be between {min} and {max}"))),
-            None if n.is_u64() => Err(bad(field, format!("must be between {min} and {max}"))),
-            None => Err(bad(
-                field,
-                format!("must be an integer from {min} to {max}"),
-            )),
-        },
-        Some(_) => Err(bad(
+    match value {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(RequestFieldError::new(
             field,
-            format!("must be an integer from {min} to {max}"),
+            format!("must be an integer from 1 to {max}"),
         )),
     }
 }
 
-fn parse_baseline(v: &Value) -> Result<BaselineSpec, RequestFieldError> {
-    let Value::Object(obj) = v else {
-        return Err(bad(
-            "baseline",
-            "must be {\"model\", \"prompt_id\"} or {\"from\", \"to\"}",
-        ));
-    };
-    if obj.contains_key("from") || obj.contains_key("to") {
-        let when = |f: &str| -> Result<DateTime<Utc>, RequestFieldError> {
-            obj.get(f)
-                .and_then(Value::as_str)
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|d| d.with_timezone(&Utc))
-                .ok_or_else(|| bad(&format!("baseline.{f}"), "must be an RFC 3339 date-time"))
+impl AutoEvalBody {
+    /// The request a job runs, or the first value out of range.
+    pub fn into_request(self) -> Result<AutoEvalRequest, RequestFieldError> {
+        let scorers = match self.scorers {
+            Some(names) if names.is_empty() => {
+                return Err(RequestFieldError::new(
+                    "scorers",
+                    "must name at least one scorer",
+                ));
+            }
+            other => other.map(|names| names.into_iter().map(Name::into_string).collect()),
         };
-        let (from, to) = (when("from")?, when("to")?);
-        if from >= to {
-            return Err(bad("baseline.to", "must be after baseline.from"));
+        if let Some(x) = self.max_cost_usd
+            && !(x.is_finite() && x > 0.0)
+        {
+            return Err(RequestFieldError::new(
+                "max_cost_usd",
+                "must be a positive number",
+            ));
         }
-        return Ok(BaselineSpec::Window { from, to });
+        if let Some(t) = &self.thresholds {
+            t.check("thresholds")?;
+        }
+        Ok(AutoEvalRequest {
+            target: self.target.into(),
+            sample_count: bounded(
+                "sample_count",
+                self.sample_count,
+                MAX_SAMPLE_COUNT,
+                DEFAULT_SAMPLE_COUNT,
+            )?,
+            scorers,
+            baseline: self.baseline.map(BaselineInput::into_spec).transpose()?,
+            max_cost_usd: self.max_cost_usd,
+            cache: self.cache.unwrap_or(true),
+            repeats: bounded("repeats", self.repeats, MAX_REPEATS, 1)?,
+            thresholds: self.thresholds,
+        })
     }
-    let field = |f: &str| -> Result<String, RequestFieldError> {
-        match obj.get(f) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            _ => Err(bad(&format!("baseline.{f}"), "must be a non-empty string")),
+}
+
+impl AutoEvalRequest {
+    /// Reads and checks a request body given as a JSON value (tests and tools).
+    pub fn from_json(body: &Value) -> Result<Self, RequestFieldError> {
+        read_value::<AutoEvalBody>(body.clone())?.into_request()
+    }
+}
+
+impl Thresholds {
+    /// Checks that every set threshold lies in (0, 1); `param` prefixes names.
+    pub fn check(&self, param: &str) -> Result<(), RequestFieldError> {
+        for (name, value) in [
+            ("alpha", self.alpha),
+            ("min_effect", self.min_effect),
+            ("hallucination_rate", self.hallucination_rate),
+            ("drift_fdr", self.drift_fdr),
+            ("drift_distance", self.drift_distance),
+        ] {
+            if let Some(x) = value
+                && !(x > 0.0 && x < 1.0)
+            {
+                return Err(RequestFieldError::new(
+                    format!("{param}.{name}"),
+                    "must be between 0 and 1 (exclusive)",
+                ));
+            }
         }
-    };
-    Ok(BaselineSpec::Deployment {
-        model: field("model")?,
-        prompt_id: field("prompt_id")?,
-    })
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -316,6 +306,37 @@ mod tests {
             let err = AutoEvalRequest::from_json(&json!({"target": t})).unwrap_err();
             assert_eq!(err.param, format!("target.{field}"));
         }
+    }
+
+    #[test]
+    fn text_fields_refuse_nul_and_long_names() {
+        let mut t = target();
+        t["model"] = json!("m\u{0}");
+        let err = AutoEvalRequest::from_json(&json!({"target": t})).unwrap_err();
+        assert_eq!(err.param, "target.model");
+        let mut t = target();
+        t["prompt_id"] = json!("p".repeat(257));
+        let err = AutoEvalRequest::from_json(&json!({"target": t})).unwrap_err();
+        assert_eq!(err.param, "target.prompt_id");
+        let err =
+            AutoEvalRequest::from_json(&json!({"target": target(), "scorers": ["a", "b\u{0}"]}))
+                .unwrap_err();
+        assert_eq!(err.param, "scorers[1]");
+        let err = AutoEvalRequest::from_json(
+            &json!({"target": target(), "baseline": {"model": "\u{0}", "prompt_id": "p"}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.param, "baseline.model");
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_thresholds_are_named() {
+        let err = AutoEvalRequest::from_json(&json!({"target": target(), "extra": 1})).unwrap_err();
+        assert_eq!(err.param, "extra");
+        let err =
+            AutoEvalRequest::from_json(&json!({"target": target(), "thresholds": {"alpha": 2.0}}))
+                .unwrap_err();
+        assert_eq!(err.param, "thresholds.alpha");
     }
 
     #[test]

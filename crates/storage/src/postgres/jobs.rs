@@ -107,7 +107,11 @@ impl JobStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StorageError::Conflict(format!("job {}", job.id)))?;
-        Ok((job_from_row(&row)?.0, false))
+        let (existing, request) = job_from_row(&row)?;
+        if request != job.request {
+            return Err(StorageError::IdempotencyKeyReused);
+        }
+        Ok((existing, false))
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, StorageError> {

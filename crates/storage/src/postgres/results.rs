@@ -37,9 +37,7 @@ fn result_from_row(row: &PgRow) -> Result<StoredResult, StorageError> {
     })
 }
 
-fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
-    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
+use crate::storable::storable_json as json_text;
 
 #[async_trait]
 impl ResultStore for PostgresStore {
@@ -139,11 +137,11 @@ impl JudgeCacheStore for PostgresStore {
         verdict: &serde_json::Value,
     ) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO judge_cache (key, verdict) VALUES ($1, $2) \
+            "INSERT INTO judge_cache (key, verdict) VALUES ($1, $2::jsonb) \
              ON CONFLICT (key) DO UPDATE SET verdict = EXCLUDED.verdict, created_at = now()",
         )
         .bind(key)
-        .bind(Json(verdict))
+        .bind(json_text(verdict)?)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -157,7 +155,10 @@ impl JudgeCacheStore for PostgresStore {
             return Ok(());
         }
         let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
-        let verdicts: Vec<String> = entries.iter().map(|(_, v)| v.to_string()).collect();
+        let verdicts = entries
+            .iter()
+            .map(|(_, v)| json_text(v))
+            .collect::<Result<Vec<String>, StorageError>>()?;
         // One statement; a key twice in one batch would make ON CONFLICT fail,
         // so the last verdict of each key wins before the insert.
         sqlx::query(

@@ -91,9 +91,12 @@ impl JobStore for SqliteStore {
             if let Some(id) = existing {
                 let found = Self::fetch_job(&mut *tx, &id).await?;
                 tx.commit().await?;
-                let (job, _, _) =
+                let (existing, request, _) =
                     found.ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
-                return Ok((job, false));
+                if request != job.request {
+                    return Err(StorageError::IdempotencyKeyReused);
+                }
+                return Ok((existing, false));
             }
         }
         let id = job.id.0.to_string();

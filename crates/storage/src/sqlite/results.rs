@@ -7,9 +7,10 @@ use evalguard_domain::scoring::SampleRole;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Result, SqliteStore, from_json, micros, to_json};
+use super::{Result, SqliteStore, from_json, micros};
 use crate::error::StorageError;
 use crate::model::StoredResult;
+use crate::storable::storable_json;
 use crate::traits::{JudgeCacheStore, ResultStore};
 
 const INSERT_HEAD: &str = "INSERT INTO job_results (job_id, role, sample_key, sample_id, flagged, scores, usage, agreement, passed) VALUES ";
@@ -47,10 +48,10 @@ impl ResultStore for SqliteStore {
             .iter()
             .map(|r| {
                 Ok((
-                    to_json(&r.scores)?,
-                    to_json(&r.usage)?,
-                    to_json(&r.agreement)?,
-                    to_json(&r.passed)?,
+                    storable_json(&r.scores)?,
+                    storable_json(&r.usage)?,
+                    storable_json(&r.agreement)?,
+                    storable_json(&r.passed)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -137,7 +138,7 @@ impl JudgeCacheStore for SqliteStore {
              ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict, created_at = excluded.created_at",
         )
         .bind(key)
-        .bind(to_json(verdict)?)
+        .bind(storable_json(verdict)?)
         .bind(micros(Utc::now()))
         .execute(&mut *tx)
         .await?;
@@ -161,7 +162,7 @@ impl JudgeCacheStore for SqliteStore {
             // Only placeholders are formatted into the text; values are bound.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (key, verdict) in chunk {
-                query = query.bind(key).bind(to_json(verdict)?).bind(now);
+                query = query.bind(key).bind(storable_json(verdict)?).bind(now);
             }
             query.execute(&mut *tx).await?;
         }

@@ -9,6 +9,38 @@ use evalguard_storage::{JobFilter, JobPlan, QueueDepth};
 
 use crate::fixture::{Db, new_job, now_micros, pid, target, two_orgs};
 
+/// A key reused with another request (another project, another option) is
+/// refused and never returns the first request's job.
+pub async fn enqueue_refuses_a_key_reused_with_another_request(db: &Db) {
+    let (a, _) = two_orgs(db).await;
+    let first = new_job(a, &target("bot", "m", "p"), Some("release-7"));
+    let (job, created) = db.jobs.enqueue(first).await.unwrap();
+    assert!(created);
+    for other in [
+        new_job(a, &target("other-bot", "m", "p"), Some("release-7")),
+        new_job(a, &target("bot", "m2", "p"), Some("release-7")),
+        {
+            let mut more = new_job(a, &target("bot", "m", "p"), Some("release-7"));
+            more.request.sample_count += 1;
+            more
+        },
+    ] {
+        let err = db.jobs.enqueue(other).await.unwrap_err();
+        assert!(
+            matches!(err, evalguard_storage::StorageError::IdempotencyKeyReused),
+            "{err:?}"
+        );
+    }
+    // The same request again still gets the first job, unchanged.
+    let (again, created) = db
+        .jobs
+        .enqueue(new_job(a, &target("bot", "m", "p"), Some("release-7")))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, job);
+}
+
 pub async fn enqueue_honours_idempotency_keys_per_org(db: &Db) {
     let (a, b) = two_orgs(db).await;
     let t = target("bot", "m", "p");

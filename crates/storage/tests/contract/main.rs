@@ -56,6 +56,7 @@ contract_tests! {
     trace_context::documents_stored_later_update_the_samples_of_their_trace,
     trace_context::expired_documents_are_not_used,
     jobs::enqueue_honours_idempotency_keys_per_org,
+    jobs::enqueue_refuses_a_key_reused_with_another_request,
     jobs::jobs_are_isolated_between_orgs,
     jobs::list_is_newest_first_with_filters_and_cursor,
     jobs::cancel_makes_a_job_terminal_once,
