@@ -28,9 +28,12 @@ pub struct GlobalArgs {
     /// Concurrent jobs in this process; 0 = API only.
     #[arg(long, env = "EVALGUARD_WORKERS", global = true)]
     pub workers: Option<usize>,
-    /// Requests per minute per API key (token bucket).
+    /// Requests per minute per API key to every endpoint but ingest (token bucket).
     #[arg(long, env = "EVALGUARD_RATE_LIMIT_PER_MINUTE", global = true)]
     pub rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per API key to the ingest endpoints, a bucket of their own.
+    #[arg(long, env = "EVALGUARD_INGEST_RATE_LIMIT_PER_MINUTE", global = true)]
+    pub ingest_rate_limit_per_minute: Option<u32>,
     /// Optional TOML file (judge providers, scorers, limits).
     #[arg(long, env = "EVALGUARD_CONFIG", global = true)]
     pub config: Option<PathBuf>,

@@ -101,6 +101,7 @@ fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
         database_url: global.database_url.clone(),
         workers: global.workers,
         rate_limit_per_minute: global.rate_limit_per_minute,
+        ingest_rate_limit_per_minute: global.ingest_rate_limit_per_minute,
     };
     Ok(Config::resolve(overrides, file))
 }

@@ -49,9 +49,14 @@ impl TestApp {
     }
 
     pub async fn spawn(db: Db) -> Option<Self> {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// `None` on PostgreSQL when `EVALGUARD_TEST_POSTGRES_URL` is unset.
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         match db {
-            Db::Sqlite => Some(Self::spawn_sqlite().await),
-            Db::Postgres => Self::spawn_postgres_with(|_| {}).await,
+            Db::Sqlite => Some(Self::spawn_sqlite_with(tweak).await),
+            Db::Postgres => Self::spawn_postgres_with(tweak).await,
         }
     }
 
@@ -190,6 +195,15 @@ pub fn sample(project: &str, model: &str, prompt: &str, id: &str, output: &str) 
         "context": ["EvalGuard answers questions about deployments."],
         "latency_ms": 800, "prompt_tokens": 100, "completion_tokens": 20,
     })
+}
+
+/// A port free at the time of the call, for a server started as a process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process (a server or worker) that is killed when the test ends,
