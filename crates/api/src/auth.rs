@@ -282,3 +282,45 @@ impl Caller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(addr: &str) -> Request {
+        let mut req = Request::new(axum::body::Body::empty());
+        req.extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(addr.parse().unwrap()));
+        req
+    }
+
+    #[test]
+    fn failures_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        assert_eq!(client_bucket(&from("203.0.113.7:5000")), "203.0.113.7");
+        // An IPv4 client on a dual-stack socket counts as its IPv4 address.
+        assert_eq!(
+            client_bucket(&from("[::ffff:203.0.113.7]:5000")),
+            "203.0.113.7"
+        );
+        // One host usually holds a whole /64: changing the low bits does not
+        // give an attacker a fresh budget.
+        let a = client_bucket(&from("[2001:db8:1:2:aaaa::1]:5000"));
+        let b = client_bucket(&from("[2001:db8:1:2:bbbb::9]:5000"));
+        let c = client_bucket(&from("[2001:db8:1:3::1]:5000"));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            client_bucket(&Request::new(axum::body::Body::empty())),
+            "local"
+        );
+    }
+
+    #[test]
+    fn only_the_ingest_endpoints_use_the_ingest_bucket() {
+        assert!(is_ingest_path("/api/v1/traffic"));
+        assert!(is_ingest_path("/api/v1/otel/v1/traces"));
+        for path in ["/api/v1/auto-eval", "/api/v1/traffic/x", "/api/v1/projects"] {
+            assert!(!is_ingest_path(path), "{path}");
+        }
+    }
+}
