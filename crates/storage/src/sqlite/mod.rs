@@ -141,6 +141,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The writer's `PRAGMA synchronous` (2 = FULL): what every commit waits
+    /// for before it returns, i.e. the durability of an accepted request.
+    pub async fn writer_synchronous(&self) -> Result<i64> {
+        let (mode,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(mode)
+    }
+
     /// A write transaction holding the database's write lock from its start.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         self.writes.fetch_add(1, Ordering::Relaxed);
