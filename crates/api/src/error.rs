@@ -38,6 +38,9 @@ pub enum ApiError {
     /// idempotency key reused with another body).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// 408: the request took longer than the server's request timeout.
+    #[error("the request took longer than {limit_secs} s")]
+    RequestTimeout { limit_secs: u64 },
     /// 413: the body is larger than the route's limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType | ApiError::UnsupportedFormat { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -126,6 +130,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType | ApiError::UnsupportedFormat { .. } => {
                 "unsupported_media_type"

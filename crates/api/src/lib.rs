@@ -6,6 +6,7 @@
 mod auth;
 mod error;
 mod extract;
+mod key_cache;
 mod metrics;
 mod openapi;
 mod pagination;
@@ -17,13 +18,14 @@ pub mod webhook_target;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, Method, Request};
 use axum::middleware;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
@@ -220,6 +222,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(protected)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(limits, limit_duration))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
         .layer(middleware::from_fn(metrics::track))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -232,4 +236,21 @@ pub fn router(state: ApiState) -> Router {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))
         .with_state(shared)
+}
+
+/// The whole-request timeout: reading the body and handling it. A request
+/// cut short is answered `408` and its work dropped; what a handler had
+/// committed stays committed (each write is one transaction).
+async fn limit_duration(
+    State(limits): State<ApiLimits>,
+    req: Request<axum::body::Body>,
+    next: middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout {
+            limit_secs: limits.request_timeout.as_secs(),
+        }
+        .into_response(),
+    }
 }

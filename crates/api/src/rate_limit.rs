@@ -42,7 +42,17 @@ impl RateLimiter {
         }
     }
 
+    /// Takes a token when one is available.
     pub fn check(&self, key: &str, now: Instant) -> RateDecision {
+        self.decide(key, now, true)
+    }
+
+    /// Whether a token is available, without taking it.
+    pub fn peek(&self, key: &str, now: Instant) -> RateDecision {
+        self.decide(key, now, false)
+    }
+
+    fn decide(&self, key: &str, now: Instant, take: bool) -> RateDecision {
         if self.per_minute == 0 {
             return RateDecision {
                 allowed: true,
@@ -70,7 +80,7 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.updated = now;
         let allowed = bucket.tokens >= 1.0;
-        if allowed {
+        if allowed && take {
             bucket.tokens -= 1.0;
         }
         let tokens = bucket.tokens;
@@ -143,6 +153,17 @@ mod tests {
         assert!(limiter.check("a", t0).allowed);
         assert!(!limiter.check("a", t0).allowed);
         assert!(limiter.check("b", t0).allowed);
+    }
+
+    #[test]
+    fn peek_takes_no_token() {
+        let limiter = RateLimiter::new(1);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert!(limiter.peek("k", t0).allowed);
+        }
+        assert!(limiter.check("k", t0).allowed);
+        assert!(!limiter.peek("k", t0).allowed);
     }
 
     #[test]

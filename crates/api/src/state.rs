@@ -9,6 +9,7 @@ use evalguard_domain::scoring::ScorerCatalog;
 use evalguard_storage::Storage;
 use tokio::sync::Notify;
 
+use crate::key_cache::KeyCache;
 use crate::rate_limit::RateLimiter;
 
 /// Everything the router is built from.
@@ -28,8 +29,23 @@ pub struct ApiLimits {
     pub traffic_body_bytes: usize,
     /// Largest body of every other endpoint (default 256 KiB).
     pub body_bytes: usize,
-    /// Requests per minute per API key; 0 disables the limit (default 600).
+    /// Requests per minute per API key to every endpoint but ingest; 0
+    /// disables the limit (default 600).
     pub rate_limit_per_minute: u32,
+    /// Requests per minute per API key to the ingest endpoints, a bucket of
+    /// their own; 0 disables the limit (default 6,000).
+    pub ingest_rate_limit_per_minute: u32,
+    /// Failed authentications per minute per client address before requests
+    /// without an already verified key get `429`; 0 disables (default 60).
+    pub failed_auth_per_minute: u32,
+    /// How long a verified key is trusted without reading it again: the bound
+    /// on a revocation reaching other processes (default 10 s; 0 = no cache).
+    pub key_cache_ttl: Duration,
+    /// Longest a request may take from its head to its answer, body read
+    /// included; beyond it the answer is `408` (default 60 s).
+    pub request_timeout: Duration,
+    /// Longest wait for the next piece of a request body (default 10 s).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ApiLimits {
@@ -38,6 +54,11 @@ impl Default for ApiLimits {
             traffic_body_bytes: 16 * 1024 * 1024,
             body_bytes: 256 * 1024,
             rate_limit_per_minute: 600,
+            ingest_rate_limit_per_minute: 6_000,
+            failed_auth_per_minute: 60,
+            key_cache_ttl: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -55,7 +76,13 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// keeps in memory.
 pub(crate) struct AppContext {
     pub api: ApiState,
+    /// Per key, every endpoint but ingest.
     pub limiter: RateLimiter,
+    /// Per key, the ingest endpoints.
+    pub ingest_limiter: RateLimiter,
+    /// Per client address, failed authentications.
+    pub failed_auth: RateLimiter,
+    pub keys: KeyCache,
     last_touched: Mutex<HashMap<String, Instant>>,
 }
 
@@ -63,10 +90,13 @@ pub(crate) type Shared = Arc<AppContext>;
 
 impl AppContext {
     pub fn new(api: ApiState) -> Self {
-        let limiter = RateLimiter::new(api.limits.rate_limit_per_minute);
+        let limits = api.limits;
         Self {
             api,
-            limiter,
+            limiter: RateLimiter::new(limits.rate_limit_per_minute),
+            ingest_limiter: RateLimiter::new(limits.ingest_rate_limit_per_minute),
+            failed_auth: RateLimiter::new(limits.failed_auth_per_minute),
+            keys: KeyCache::new(limits.key_cache_ttl),
             last_touched: Mutex::new(HashMap::new()),
         }
     }

@@ -52,9 +52,12 @@ pub struct ServeArgs {
     /// Concurrent jobs in this process (default 4); 0 = API only.
     #[arg(long, env = "EVALGUARD_WORKERS")]
     pub workers: Option<usize>,
-    /// Requests per minute per API key (token bucket; default 600).
+    /// Requests per minute per API key to every endpoint but ingest (token bucket; default 600).
     #[arg(long, env = "EVALGUARD_RATE_LIMIT_PER_MINUTE")]
     pub rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per API key to the ingest endpoints, a bucket of their own (default 6,000).
+    #[arg(long, env = "EVALGUARD_INGEST_RATE_LIMIT_PER_MINUTE")]
+    pub ingest_rate_limit_per_minute: Option<u32>,
 }
 
 /// [`ServeArgs`] before the subcommand: accepted, not advertised.
@@ -69,6 +72,9 @@ pub struct LeadingServeArgs {
     /// Requests per minute per API key.
     #[arg(long = "rate-limit-per-minute", hide = true)]
     pub rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per API key to the ingest endpoints.
+    #[arg(long = "ingest-rate-limit-per-minute", hide = true)]
+    pub ingest_rate_limit_per_minute: Option<u32>,
 }
 
 impl ServeArgs {
@@ -80,6 +86,9 @@ impl ServeArgs {
             addr: leading.addr.or(self.addr),
             workers: leading.workers.or(self.workers),
             rate_limit_per_minute: leading.rate_limit_per_minute.or(self.rate_limit_per_minute),
+            ingest_rate_limit_per_minute: leading
+                .ingest_rate_limit_per_minute
+                .or(self.ingest_rate_limit_per_minute),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! over the optional TOML file (`--config`) over built-in defaults.
 
 use std::path::Path;
-
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,6 +13,13 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://evalguard.db";
 pub const DEFAULT_WORKERS: usize = 4;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
+/// Ten times the other endpoints': an application may send one sample a request.
+pub const DEFAULT_INGEST_RATE_LIMIT_PER_MINUTE: u32 = 6_000;
+pub const DEFAULT_FAILED_AUTH_PER_MINUTE: u32 = 60;
+pub const DEFAULT_KEY_CACHE_SECS: u64 = 10;
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_TRAFFIC_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const DEFAULT_BODY_BYTES: usize = 256 * 1024;
 
@@ -26,8 +32,11 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub workers: Option<usize>,
     pub rate_limit_per_minute: Option<u32>,
+    pub ingest_rate_limit_per_minute: Option<u32>,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub server: ServerSection,
     #[serde(default)]
     pub webhooks: WebhooksSection,
     /// Judge providers and the scorer → provider mapping.
@@ -101,6 +110,23 @@ pub struct LimitsSection {
     pub traffic_body_bytes: Option<usize>,
     /// Largest body of every other endpoint, in bytes (default 256 KiB).
     pub body_bytes: Option<usize>,
+    /// Failed authentications per minute per client address (default 60).
+    pub failed_auth_per_minute: Option<u32>,
+    /// Seconds a verified key is trusted without reading it again (default 10).
+    pub key_cache_secs: Option<u64>,
+}
+
+/// Connection limits of the HTTP server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Seconds to receive a whole request head, and the longest a keep-alive
+    /// connection may wait idle for its next request (default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds to wait for the next piece of a request body (default 10).
+    pub body_read_timeout_secs: Option<u64>,
+    /// Seconds from a request's head to its answer (default 60).
+    pub request_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +159,12 @@ pub struct Config {
     /// Serve HTTP (false for `evalguard worker`).
     pub serve_http: bool,
     pub rate_limit_per_minute: u32,
+    pub ingest_rate_limit_per_minute: u32,
+    pub failed_auth_per_minute: u32,
+    pub key_cache_ttl: Duration,
+    pub header_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub request_timeout: Duration,
     pub traffic_body_bytes: usize,
     pub body_bytes: usize,
     pub allow_private_webhooks: bool,
@@ -152,6 +184,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub workers: Option<usize>,
     pub rate_limit_per_minute: Option<u32>,
+    pub ingest_rate_limit_per_minute: Option<u32>,
 }
 
 impl Config {
@@ -174,6 +207,24 @@ impl Config {
                 .rate_limit_per_minute
                 .or(file.rate_limit_per_minute)
                 .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            ingest_rate_limit_per_minute: overrides
+                .ingest_rate_limit_per_minute
+                .or(file.ingest_rate_limit_per_minute)
+                .unwrap_or(DEFAULT_INGEST_RATE_LIMIT_PER_MINUTE),
+            failed_auth_per_minute: file
+                .limits
+                .failed_auth_per_minute
+                .unwrap_or(DEFAULT_FAILED_AUTH_PER_MINUTE),
+            key_cache_ttl: secs(file.limits.key_cache_secs, DEFAULT_KEY_CACHE_SECS),
+            header_timeout: secs(file.server.header_timeout_secs, DEFAULT_HEADER_TIMEOUT_SECS),
+            body_read_timeout: secs(
+                file.server.body_read_timeout_secs,
+                DEFAULT_BODY_READ_TIMEOUT_SECS,
+            ),
+            request_timeout: secs(
+                file.server.request_timeout_secs,
+                DEFAULT_REQUEST_TIMEOUT_SECS,
+            ),
             traffic_body_bytes: file
                 .limits
                 .traffic_body_bytes
@@ -204,6 +255,10 @@ impl Config {
     }
 }
 
+fn secs(configured: Option<u64>, default: u64) -> Duration {
+    Duration::from_secs(configured.unwrap_or(default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +280,31 @@ mod tests {
         assert_eq!(config.body_bytes, 1024);
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.rate_limit_per_minute, 600);
+        assert_eq!(config.ingest_rate_limit_per_minute, 6_000);
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn connection_limits_and_ingest_limit_are_read() {
+        let file: FileConfig = toml::from_str(
+            "ingest_rate_limit_per_minute = 9000\n[server]\nheader_timeout_secs = 2\nbody_read_timeout_secs = 3\nrequest_timeout_secs = 4\n[limits]\nfailed_auth_per_minute = 5\nkey_cache_secs = 0\n",
+        )
+        .unwrap();
+        let config = Config::resolve(
+            Overrides {
+                ingest_rate_limit_per_minute: Some(7000),
+                ..Overrides::default()
+            },
+            file.clone(),
+        );
+        assert_eq!(config.ingest_rate_limit_per_minute, 7000);
+        let config = Config::resolve(Overrides::default(), file);
+        assert_eq!(config.ingest_rate_limit_per_minute, 9000);
+        assert_eq!(config.header_timeout, Duration::from_secs(2));
+        assert_eq!(config.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.request_timeout, Duration::from_secs(4));
+        assert_eq!(config.failed_auth_per_minute, 5);
+        assert_eq!(config.key_cache_ttl, Duration::ZERO);
     }
 
     #[test]

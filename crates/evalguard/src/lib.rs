@@ -7,6 +7,7 @@ pub mod config;
 pub mod gate;
 pub mod keys;
 pub mod logging;
+mod serve;
 pub mod stored_verdicts;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ pub fn install_tls_provider() {
 /// in-process job and webhook workers.
 pub struct Application {
     listener: Option<TcpListener>,
+    connection_limits: serve::ConnectionLimits,
     local_addr: Option<SocketAddr>,
     storage: Storage,
     state: Option<ApiState>,
@@ -106,6 +108,11 @@ impl Application {
                     traffic_body_bytes: config.traffic_body_bytes,
                     body_bytes: config.body_bytes,
                     rate_limit_per_minute: config.rate_limit_per_minute,
+                    ingest_rate_limit_per_minute: config.ingest_rate_limit_per_minute,
+                    failed_auth_per_minute: config.failed_auth_per_minute,
+                    key_cache_ttl: config.key_cache_ttl,
+                    request_timeout: config.request_timeout,
+                    body_read_timeout: config.body_read_timeout,
                 },
                 job_wakeup: wakeup,
                 webhook_policy: WebhookPolicy {
@@ -117,8 +124,13 @@ impl Application {
             (None, None, None)
         };
 
+        let connection_limits = serve::ConnectionLimits {
+            header_timeout: config.header_timeout,
+            drain_timeout: config.request_timeout,
+        };
         Ok(Self {
             listener,
+            connection_limits,
             local_addr,
             storage,
             state,
@@ -146,11 +158,7 @@ impl Application {
         let shutdown = self.shutdown.clone();
         if let (Some(listener), Some(state)) = (self.listener, self.state) {
             let router = evalguard_api::router(state);
-            let stop = shutdown.clone();
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .context("serving HTTP")?;
+            serve::serve(listener, router, self.connection_limits, shutdown.clone()).await;
         } else {
             shutdown.cancelled().await;
         }

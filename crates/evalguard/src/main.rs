@@ -127,6 +127,7 @@ fn load_config(global: &GlobalArgs, serving: ServeArgs) -> anyhow::Result<Config
         database_url: global.database_url.clone(),
         workers: serving.workers,
         rate_limit_per_minute: serving.rate_limit_per_minute,
+        ingest_rate_limit_per_minute: serving.ingest_rate_limit_per_minute,
     };
     Ok(Config::resolve(overrides, file))
 }

@@ -98,11 +98,36 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
 async fn private_webhook_targets_are_refused_unless_allowed() {
     let app = TestApp::spawn_sqlite_with(|c| c.allow_private_webhooks = false).await;
     let owner = app.project("org-a", "alpha").await;
+    // Every IANA special-purpose range, IPv4 embedded in IPv6 included.
     for url in [
         "http://127.0.0.1:9/hook",
-        "http://localhost/hook",
         "http://169.254.169.254/",
         "http://[::1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b:1::a9fe:a9fe]/",
+        "http://[2002:7f00:1::]/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:8.8.8.8]/",
+        "http://[fd00::1]/",
+        "http://[fe80::1]/",
+        "http://[2001:db8::1]/",
+        "http://198.18.0.1/",
+        "http://198.19.255.1/",
+        "http://192.0.0.8/",
+        "http://192.0.2.1/",
+        "http://192.88.99.1/",
+        "http://100.64.0.1/",
+        "http://198.51.100.1/",
+        "http://203.0.113.1/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://240.0.0.1/",
+        "http://0.1.2.3/",
+        "http://127.1/",
+        "http://0x7f000001/",
+        "http://localhost/",
     ] {
         let r = app
             .post(
@@ -114,6 +139,7 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
         assert_eq!(r.status(), 400, "{url}");
         let b: Value = r.json().await.unwrap();
         assert_eq!(b["error"]["code"], "webhook_target_forbidden", "{url}");
+        assert_eq!(b["error"]["param"], "url", "{url}");
     }
     let r = app
         .post(

@@ -369,7 +369,11 @@ async fn run_table(db: Db) {
                 } else if status == 403 {
                     let code =
                         serde_json::from_str::<Value>(&text).unwrap()["error"]["code"].clone();
-                    let want_code = if role < rule(ep).0 {
+                    // A scoped key is kept to its project's paths before
+                    // anything else is checked, so ids cannot be probed.
+                    let scoped_path =
+                        ctx == Ctx::OtherProject && path.starts_with("/api/v1/projects/");
+                    let want_code = if role < rule(ep).0 && !scoped_path {
                         "insufficient_role"
                     } else {
                         "project_out_of_scope"

@@ -7,17 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{TestApp, sample};
+use support::{TestApp, free_port, sample};
 
 const BIN: &str = env!("CARGO_BIN_EXE_evalguard");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn serve_in_an_empty_directory_creates_the_database_and_keys_work() {

@@ -1,5 +1,5 @@
-//! SQLite-only checks: ingest speed (a measurement, run by hand) and the
-//! single-writer design under concurrent writers.
+//! SQLite-only checks: ingest speed (a measurement, run by hand), the
+//! single-writer design under concurrent writers, and durable commits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -101,4 +101,14 @@ async fn in_memory_databases_share_one_connection() {
         store.recent_samples(org, &t, 10, None).await.unwrap().len(),
         3
     );
+}
+
+/// A `202` must survive power loss: the writer fsyncs every commit (FULL),
+/// not only at checkpoints (NORMAL, SQLite's usual choice with WAL).
+#[tokio::test]
+async fn commits_are_fsynced_before_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::connect(&url(&dir)).await.unwrap();
+    const FULL: i64 = 2;
+    assert_eq!(store.writer_synchronous().await.unwrap(), FULL);
 }

@@ -195,6 +195,9 @@ pub(crate) async fn revoke_key(
     {
         return Err(not_found());
     }
+    // Effective at once in this process; other processes stop trusting the
+    // key when their cached verification expires.
+    ctx.keys.forget(&key_id);
     let mut info = KeyInfo::from(record);
     info.revoked_at.get_or_insert(now);
     Ok(Json(info))

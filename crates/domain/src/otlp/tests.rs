@@ -635,7 +635,7 @@ proptest! {
         for traced in &mapped.samples {
             let s = &traced.sample;
             let as_json = serde_json::to_value(s).unwrap();
-            let reparsed = TrafficSample::from_json(&as_json, chrono::Utc::now());
+            let reparsed = TrafficSample::from_json(as_json, chrono::Utc::now());
             prop_assert!(reparsed.is_ok(), "{:?}", reparsed);
             prop_assert!(!s.model.is_empty() && !s.prompt_id.is_empty() && !s.output.is_empty());
             prop_assert_eq!(&s.id, &format!("{}-{}", traced.trace_id, &s.id[33..]));

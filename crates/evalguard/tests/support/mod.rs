@@ -57,10 +57,7 @@ impl TestApp {
     }
 
     pub async fn spawn(db: Db) -> Option<Self> {
-        match db {
-            Db::Sqlite => Some(Self::spawn_sqlite().await),
-            Db::Postgres => Self::spawn_postgres_with(|_| {}).await,
-        }
+        Self::spawn_with(db, |_| {}).await
     }
 
     pub async fn start(config: Config, dir: Option<tempfile::TempDir>) -> Self {
@@ -223,6 +220,15 @@ pub fn chat_completion(content: &str) -> Value {
                      "message": {"role": "assistant", "content": content}}],
         "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
     })
+}
+
+/// A port free at the time of the call, for a server started as a process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process (a server or worker) that is killed when the test ends,

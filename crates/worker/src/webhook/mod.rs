@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::events::{EVENT_COMPLETED, EVENT_FLAGGED, event_payload};
 use crate::metrics_names::{WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES};
+pub use evalguard_domain::webhook_target::WebhookTargetError;
 pub use signature::sign;
-pub use target::{CheckedTarget, TargetError, check_target};
+pub use target::{CheckedTarget, check_target};
 
 /// How webhooks are delivered.
 #[derive(Debug, Clone)]
@@ -196,9 +197,11 @@ async fn attempt(
         Ok(body) => body,
         Err(error) => return Attempted::Refused(format!("the payload does not encode: {error}")),
     };
-    // Pinned to the checked addresses; redirects are not followed, since one
-    // could lead to an address that was never checked.
+    // Pinned to the checked addresses, and never through a proxy (a proxy
+    // would resolve the name again, itself). Redirects are not followed,
+    // since one could lead to an address that was never checked.
     let client = match reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.timeout)
         .resolve_to_addrs(&target.host, &target.addrs)
