@@ -22,13 +22,17 @@ pub(crate) struct JsonBody(pub Value);
 /// that parse large bodies off the async threads.
 pub(crate) struct JsonBytes(pub Bytes);
 
-fn is_json_content_type(raw: &str) -> bool {
-    let mime = raw
-        .split(';')
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+pub(crate) fn media_type(raw: &str) -> String {
+    raw.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json_content_type(raw: &str) -> bool {
+    let mime = media_type(raw);
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
