@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::Shared;
 
-/// Path of the one route with the larger (ingest) body limit.
+/// Path of traffic ingest, which (with OTLP trace ingest) has the larger body limit.
 pub(crate) const TRAFFIC_PATH: &str = "/api/v1/traffic";
 
 /// A JSON body, parsed into a `Value` for the domain's validators.
