@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::Shared;
 
-/// Path of the one route with the larger (ingest) body limit.
+/// Path of traffic ingest, which (with OTLP trace ingest) has the larger body limit.
 pub(crate) const TRAFFIC_PATH: &str = "/api/v1/traffic";
 
 /// A JSON body deserialized into its typed form `T`.
@@ -22,13 +22,17 @@ pub(crate) struct JsonBody<T>(pub T);
 /// that parse large bodies off the async threads.
 pub(crate) struct JsonBytes(pub Bytes);
 
-fn is_json_content_type(raw: &str) -> bool {
-    let mime = raw
-        .split(';')
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+pub(crate) fn media_type(raw: &str) -> String {
+    raw.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json_content_type(raw: &str) -> bool {
+    let mime = media_type(raw);
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 

@@ -50,3 +50,14 @@ pub(crate) fn with_trace_context(
         })
         .collect()
 }
+
+/// `(trace_id, content)` rows, already in context order, grouped by trace.
+pub(crate) fn group_by_trace(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> HashMap<String, Vec<String>> {
+    let mut by_trace: HashMap<String, Vec<String>> = HashMap::new();
+    for (trace, content) in rows {
+        by_trace.entry(trace).or_default().push(content);
+    }
+    by_trace
+}

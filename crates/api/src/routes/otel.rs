@@ -25,6 +25,7 @@ use serde_json::json;
 use super::traffic::MAX_SAMPLES;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::media_type;
 use crate::state::Shared;
 
 /// The path the OTLP exporters append to `OTEL_EXPORTER_OTLP_ENDPOINT`.
@@ -45,13 +46,7 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match mime.as_str() {
+    match media_type(raw).as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         _ => Err(ApiError::UnsupportedFormat {

@@ -245,16 +245,22 @@ fn flattened_list(attrs: &Attributes, prefix: &str, default_role: &str) -> Vec<C
         .collect()
 }
 
+/// The leading system messages (instructions) apart from the conversation.
+fn split_system(mut messages: Vec<ChatMessage>) -> (Vec<ChatMessage>, Vec<ChatMessage>) {
+    let split = messages
+        .iter()
+        .position(|m| m.role != "system")
+        .unwrap_or(messages.len());
+    let system = messages.drain(..split).collect();
+    (system, messages)
+}
+
 pub(super) fn from_openllmetry(span: &Span) -> Option<Conversation> {
-    let mut input = flattened_list(&span.attributes, "gen_ai.prompt", "user");
+    let input = flattened_list(&span.attributes, "gen_ai.prompt", "user");
     if input.is_empty() {
         return None;
     }
-    let split = input
-        .iter()
-        .position(|m| m.role != "system")
-        .unwrap_or(input.len());
-    let system = input.drain(..split).collect();
+    let (system, input) = split_system(input);
     Some(Conversation {
         system,
         input,
@@ -381,15 +387,11 @@ fn openinference_list(attrs: &Attributes, prefix: &str, default_role: &str) -> V
 }
 
 pub(super) fn from_openinference_messages(span: &Span) -> Option<Conversation> {
-    let mut input = openinference_list(&span.attributes, "llm.input_messages", "user");
+    let input = openinference_list(&span.attributes, "llm.input_messages", "user");
     if input.is_empty() {
         return None;
     }
-    let split = input
-        .iter()
-        .position(|m| m.role != "system")
-        .unwrap_or(input.len());
-    let system = input.drain(..split).collect();
+    let (system, input) = split_system(input);
     let mut output = openinference_list(&span.attributes, "llm.output_messages", "assistant");
     if output.is_empty()
         && let Some(value) = span.attributes.str("output.value")
@@ -416,10 +418,13 @@ pub(super) fn from_openinference_values(span: &Span) -> Option<Conversation> {
     })
 }
 
+/// Reads a span's conversation in one vocabulary.
+type Reader = fn(&Span) -> Option<Conversation>;
+
 /// The span's conversation from the first vocabulary present, in the
 /// documented lookup order.
 pub fn conversation(span: &Span) -> Option<(Vocabulary, Conversation)> {
-    let readers: [(Vocabulary, fn(&Span) -> Option<Conversation>); 5] = [
+    let readers: [(Vocabulary, Reader); 5] = [
         (Vocabulary::GenAiMessages, from_genai_messages),
         (Vocabulary::GenAiFlattened, from_openllmetry),
         (Vocabulary::GenAiEvents, from_genai_events),

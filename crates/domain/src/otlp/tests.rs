@@ -655,3 +655,60 @@ proptest! {
         prop_assert_eq!(mapped.samples.len() + mapped.rejected.len(), 1);
     }
 }
+
+fn vocabulary_span(which: usize) -> Span {
+    let common = [("gen_ai.request.model", s("m"))];
+    let specific: Vec<(&str, AttrValue)> = match which % 4 {
+        0 => vec![
+            ("gen_ai.operation.name", s("chat")),
+            (
+                "gen_ai.input.messages",
+                s(r#"[{"role":"user","parts":[{"type":"text","content":"q"}]}]"#),
+            ),
+            (
+                "gen_ai.output.messages",
+                s(r#"[{"role":"assistant","parts":[{"type":"text","content":"a"}]}]"#),
+            ),
+        ],
+        1 => vec![
+            ("llm.request.type", s("chat")),
+            ("gen_ai.prompt.0.content", s("q")),
+            ("gen_ai.completion.0.content", s("a")),
+        ],
+        2 => vec![
+            ("openinference.span.kind", s("LLM")),
+            ("llm.input_messages.0.message.content", s("q")),
+            ("llm.output_messages.0.message.content", s("a")),
+        ],
+        _ => vec![
+            ("openinference.span.kind", s("LLM")),
+            ("input.value", s("q")),
+            ("output.value", s("a")),
+        ],
+    };
+    span(&[common.as_slice(), specific.as_slice()].concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Attributes of other instrumentations never turn a good LLM span into
+    /// a rejection, nor change what it says.
+    #[test]
+    fn unrelated_attributes_leave_a_sample_alone(
+        which in 0usize..4,
+        extra in prop::collection::vec(("(http|db|net|url|app)\\.[a-z_.]{1,20}", arb_value()), 0..10),
+        events in prop::collection::vec(("(exception|log|app\\.[a-z]{1,8})", prop::collection::vec(("[a-z_.]{1,12}", arb_value()), 0..3)), 0..3),
+    ) {
+        let mut sp = vocabulary_span(which);
+        sp.attributes.0.extend(extra);
+        sp.events = events
+            .into_iter()
+            .map(|(name, attributes)| SpanEvent { name, time_unix_nano: 0, attributes: Attributes(attributes) })
+            .collect();
+        let mapped = map_one(sp);
+        prop_assert!(mapped.rejected.is_empty(), "{:?}", mapped.rejected);
+        let sample = &mapped.samples[0].sample;
+        prop_assert_eq!((sample.input.as_str(), sample.output.as_str()), ("q", "a"));
+    }
+}

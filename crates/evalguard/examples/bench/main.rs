@@ -40,20 +40,42 @@ pub fn batch(model: &str, start: usize, n: usize) -> Value {
 
 /// Samples/s through HTTP in batches of 1,000, with `clients` concurrent senders.
 async fn ingest(server: &Server, batches: usize, clients: usize) -> f64 {
-    let client = reqwest::Client::new();
     let bodies: Vec<Vec<u8>> = (0..batches)
         .map(|b| serde_json::to_vec(&batch("model-a", b * 1000, 1000)).unwrap())
         .collect();
+    let request = Post {
+        path: "/api/v1/traffic",
+        content_type: "application/json",
+        status: 202,
+    };
+    (batches * 1000) as f64 / post_concurrently(server, request, bodies, clients).await
+}
+
+/// Where and how [`post_concurrently`] sends, and the status it expects.
+pub struct Post {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub status: u16,
+}
+
+/// Sends every body once with `clients` concurrent senders; returns the
+/// seconds it took.
+pub async fn post_concurrently(
+    server: &Server,
+    request: Post,
+    bodies: Vec<Vec<u8>>,
+    clients: usize,
+) -> f64 {
+    let client = reqwest::Client::new();
     let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = format!("{}{}", server.base, request.path);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
-        let (url, key) = (
-            format!("{}/api/v1/traffic", server.base),
-            server.key.clone(),
-        );
+        let (url, key) = (url.clone(), server.key.clone());
+        let (content_type, status) = (request.content_type, request.status);
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -61,19 +83,19 @@ async fn ingest(server: &Server, batches: usize, clients: usize) -> f64 {
                 let r = client
                     .post(&url)
                     .bearer_auth(&key)
-                    .header("content-type", "application/json")
+                    .header("content-type", content_type)
                     .body(body.clone())
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+                assert_eq!(r.status(), status, "{}", r.text().await.unwrap());
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    (batches * 1000) as f64 / started.elapsed().as_secs_f64()
+    started.elapsed().as_secs_f64()
 }
 
 /// Open-loop load of `rate` triggers/s for `secs`; returns sorted latencies in ms.

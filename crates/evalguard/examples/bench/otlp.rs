@@ -3,10 +3,6 @@
 //! latest GenAI conventions (the costly case: each becomes a sample); one
 //! trace in ten also has a retriever span whose documents become context.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
-
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -14,7 +10,8 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{Value, json};
 
-use crate::server::{Server, start_server};
+use crate::server::start_server;
+use crate::{Post, post_concurrently};
 
 const SPANS_PER_REQUEST: usize = 1000;
 
@@ -43,7 +40,7 @@ fn int(key: &str, value: i64) -> KeyValue {
 fn span(i: usize) -> Span {
     let trace = (i / 2 * 2) as u128 + 1;
     let start = 1_764_547_200_000_000_000 + i as u64 * 1_000_000;
-    let attributes = if i % 20 == 0 {
+    let attributes = if i.is_multiple_of(20) {
         vec![
             string("openinference.span.kind", "RETRIEVER".into()),
             string(
@@ -147,47 +144,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Spans/s with `clients` concurrent senders of `bodies`.
-async fn send_all(
-    server: &Server,
-    bodies: Vec<Vec<u8>>,
-    content_type: &'static str,
-    clients: usize,
-) -> f64 {
-    let client = reqwest::Client::new();
-    let total = bodies.len() * SPANS_PER_REQUEST;
-    let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
-        let (url, key) = (
-            format!("{}/api/v1/otel/v1/traces", server.base),
-            server.key.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
-                let r = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("content-type", content_type)
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    total as f64 / started.elapsed().as_secs_f64()
-}
-
 pub async fn run(db: &str, requests: usize) {
     for (encoding, content_type) in [
         ("protobuf", "application/x-protobuf"),
@@ -209,8 +165,14 @@ pub async fn run(db: &str, requests: usize) {
             .map(|b| encode(b * SPANS_PER_REQUEST))
             .collect();
         let size = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len();
-        send_all(&server, warm_up, content_type, 4).await;
-        let rate = send_all(&server, bodies, content_type, 4).await;
+        let post = || Post {
+            path: "/api/v1/otel/v1/traces",
+            content_type,
+            status: 200,
+        };
+        post_concurrently(&server, post(), warm_up, 4).await;
+        let rate = (requests * SPANS_PER_REQUEST) as f64
+            / post_concurrently(&server, post(), bodies, 4).await;
         println!(
             "OTLP {encoding}: {rate:.0} spans/s ({requests} requests of 1,000 spans, {} KB each, 4 concurrent clients)",
             size / 1024

@@ -15,7 +15,7 @@ use super::PostgresStore;
 use super::traffic::insert_rows;
 use crate::error::StorageError;
 use crate::model::TraceIngest;
-use crate::trace_documents::{document_rows, sample_id_range, with_trace_context};
+use crate::trace_documents::{document_rows, group_by_trace, sample_id_range, with_trace_context};
 use crate::traits::TraceContextStore;
 
 /// Advisory lock keys: a fixed base plus one of [`LOCK_BUCKETS`] buckets. A
@@ -47,14 +47,11 @@ async fn documents_of(
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_trace: HashMap<String, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_trace
-            .entry(row.try_get("trace_id")?)
-            .or_default()
-            .push(row.try_get("content")?);
-    }
-    Ok(by_trace)
+    let rows = rows
+        .iter()
+        .map(|row| Ok((row.try_get("trace_id")?, row.try_get("content")?)))
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    Ok(group_by_trace(rows))
 }
 
 #[async_trait]
