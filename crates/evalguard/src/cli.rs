@@ -47,6 +47,9 @@ pub enum Command {
     /// Manage API keys directly in the database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the people who sign in to the dashboard.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// CI/CD gate: trigger an auto-eval, wait, exit 1 when a flag was raised.
     Eval(EvalArgs),
 }
@@ -65,6 +68,24 @@ pub enum KeysCommand {
         project: Option<String>,
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a person (and the organization if missing). Without
+    /// --password-stdin a password is generated and printed as the last line.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// viewer, member, admin or owner.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

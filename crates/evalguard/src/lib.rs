@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod gate;
 pub mod keys;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub struct Application {
     state: Option<ApiState>,
     shutdown: CancellationToken,
     workers: Vec<JoinHandle<()>>,
+    setup_url: Option<String>,
 }
 
 impl Application {
@@ -100,13 +102,20 @@ impl Application {
                 webhook_policy: WebhookPolicy {
                     allow_private: config.allow_private_webhooks,
                 },
+                dashboard: config.dashboard,
             };
             (Some(listener), Some(local_addr), Some(state))
         } else {
             (None, None, None)
         };
 
+        let setup_url = match local_addr {
+            Some(addr) => users::first_run_setup_url(&storage, addr).await?,
+            None => None,
+        };
+
         Ok(Self {
+            setup_url,
             listener,
             local_addr,
             storage,
@@ -119,6 +128,12 @@ impl Application {
     /// The bound address (`None` for a workers-only process).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// While no one can sign in: the single-use link that creates the first
+    /// owner (a fresh token each start).
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
     }
 
     pub fn storage(&self) -> &Storage {
@@ -136,7 +151,9 @@ impl Application {
         if let (Some(listener), Some(state)) = (self.listener, self.state) {
             let router = evalguard_api::router(state);
             let stop = shutdown.clone();
-            axum::serve(listener, router)
+            // The client address feeds the dashboard's sign-in throttle.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await
                 .context("serving HTTP")?;

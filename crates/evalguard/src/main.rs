@@ -2,10 +2,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand};
+use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand, UsersCommand};
 use evalguard::config::{Config, FileConfig, Overrides};
 use evalguard::gate::GateOutcome;
 use evalguard::keys::{CreateKey, create_key};
+use evalguard::users::{CreateUser, create_user};
 use evalguard::{Application, gate};
 use evalguard_domain::{ProjectId, Role};
 use evalguard_storage::Storage;
@@ -87,6 +88,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             println!("{}", secret.expose());
         }
+        Command::Users(UsersCommand::Create {
+            org,
+            email,
+            role,
+            password_stdin,
+        }) => {
+            let config = load_config(&global)?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (evalguard_api::dashboard::secrets::generate_password(), true)
+            };
+            let storage = Storage::connect(&config.database_url)
+                .await
+                .context("opening the database")?;
+            let request = CreateUser {
+                org,
+                email,
+                role,
+                password: password.clone(),
+            };
+            create_user(&storage, request).await?;
+            if generated {
+                println!("{password}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -109,6 +142,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     if let Some(addr) = app.local_addr() {
         tracing::info!(%addr, "EvalGuard listening");
+    }
+    if let Some(url) = app.setup_url() {
+        // Not through tracing: the link must reach the person starting the server.
+        eprintln!("No one can sign in yet. Create the first owner at {url}");
     }
     let token = app.shutdown_token();
     tokio::spawn(async move {

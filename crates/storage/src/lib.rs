@@ -6,8 +6,10 @@
 
 mod error;
 pub mod model;
+mod people;
 pub mod postgres;
 pub mod sqlite;
+mod targets;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;
@@ -16,6 +18,8 @@ use std::sync::Arc;
 
 pub use error::StorageError;
 pub use model::*;
+pub use people::*;
+pub use targets::*;
 pub use traits::*;
 
 /// Every storage area, backed by one database.
@@ -29,6 +33,9 @@ pub struct Storage {
     pub judge_cache: Arc<dyn JudgeCacheStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub health: Arc<dyn HealthCheck>,
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub targets: Arc<dyn TargetStore>,
     pub backend: Backend,
 }
 
@@ -49,6 +56,9 @@ impl Storage {
             + JudgeCacheStore
             + WebhookStore
             + HealthCheck
+            + UserStore
+            + SessionStore
+            + TargetStore
             + 'static,
     {
         Self {
@@ -59,6 +69,9 @@ impl Storage {
             results: db.clone(),
             judge_cache: db.clone(),
             webhooks: db.clone(),
+            users: db.clone(),
+            sessions: db.clone(),
+            targets: db.clone(),
             health: db,
             backend,
         }

@@ -62,20 +62,18 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-#[utoipa::path(post, path = "/api/v1/auto-eval", tag = "auto-eval",
-    request_body = crate::openapi::AutoEvalRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key returns the same job")),
-    responses((status = 202, description = "The job is queued", body = JobCreated,
-               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}")))))]
-pub(crate) async fn create_job(
-    State(ctx): State<Shared>,
-    caller: Caller,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+/// Checks and queues an auto-eval request as `POST /api/v1/auto-eval` does
+/// (the dashboard's trigger form calls it too): role, project scope, the
+/// project's existence, the scorers' names. Returns the job (the existing
+/// one when the idempotency key was used before).
+pub(crate) async fn enqueue_auto_eval(
+    ctx: &Shared,
+    caller: &Caller,
+    body: &serde_json::Value,
+    idempotency_key: Option<String>,
+) -> Result<Job, ApiError> {
     caller.require_role(Role::Member)?;
-    let idempotency_key = idempotency_key(&headers)?;
-    let request = AutoEvalRequest::from_json(&body)?;
+    let request = AutoEvalRequest::from_json(body)?;
     let org = caller.0.org_id;
     let project_id = &request.target.project_id;
     caller.require_project(project_id)?;
@@ -124,6 +122,24 @@ pub(crate) async fn create_job(
     if created {
         ctx.api.job_wakeup.notify_one();
     }
+    Ok(job)
+}
+
+#[utoipa::path(post, path = "/api/v1/auto-eval", tag = "auto-eval",
+    request_body = crate::openapi::AutoEvalRequestBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key returns the same job")),
+    responses((status = 202, description = "The job is queued", body = JobCreated,
+               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}")))))]
+pub(crate) async fn create_job(
+    State(ctx): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    // The role before anything else, as on every endpoint.
+    caller.require_role(Role::Member)?;
+    let idempotency_key = idempotency_key(&headers)?;
+    let job = enqueue_auto_eval(&ctx, &caller, &body, idempotency_key).await?;
     let location = HeaderValue::try_from(format!("/api/v1/auto-eval/{}", job.id))
         .map_err(|e| ApiError::Internal(format!("job location header: {e}")))?;
     let mut response = (

@@ -4,8 +4,10 @@
 
 mod access;
 mod jobs;
+mod people;
 mod projects;
 mod results;
+mod targets;
 mod traffic;
 mod webhooks;
 
@@ -28,11 +30,18 @@ const POOL_SIZE: u32 = 10;
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build); sqlx's migrator still takes its advisory lock, so
 /// processes starting together apply them once.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        4,
+        "people",
+        include_str!("../../migrations/postgres/0004_people.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -6,8 +6,10 @@
 
 mod access;
 mod jobs;
+mod people;
 mod projects;
 mod results;
+mod targets;
 mod traffic;
 mod webhooks;
 
@@ -47,11 +49,18 @@ const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
 /// The migrations of `migrations/sqlite`, embedded in the binary. Listed by
 /// hand rather than with `sqlx::migrate!`, which needs sqlx's `macros` feature
 /// (a second sqlx build with a bundled SQLite).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        4,
+        "people",
+        include_str!("../../migrations/sqlite/0004_people.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

@@ -7,6 +7,7 @@ mod access;
 mod fixture;
 mod jobs;
 mod leases;
+mod people;
 mod results;
 mod traffic;
 mod webhooks;
@@ -70,4 +71,9 @@ contract_tests! {
     webhooks::deliveries_are_leased_and_retried,
     webhooks::endpoints_are_isolated_between_orgs,
     webhooks::finishing_a_job_queues_its_events,
+    people::users_are_unique_by_email_and_isolated,
+    people::sessions_end_at_sign_out_disable_and_password_change,
+    people::expired_sessions_are_deleted,
+    people::the_setup_token_creates_one_first_owner,
+    people::targets_are_counted_at_ingest_without_duplicates,
 }
