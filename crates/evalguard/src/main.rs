@@ -140,12 +140,12 @@ fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
-    if let Some(addr) = app.local_addr() {
-        tracing::info!(%addr, "EvalGuard listening");
-    }
     if let Some(url) = app.setup_url() {
         // Not through tracing: the link must reach the person starting the server.
         eprintln!("No one can sign in yet. Create the first owner at {url}");
+    }
+    if let Some(addr) = app.local_addr() {
+        tracing::info!(%addr, "EvalGuard listening");
     }
     let token = app.shutdown_token();
     tokio::spawn(async move {

@@ -110,6 +110,15 @@ fn mean_with_interval(values: &[f64]) -> String {
     )
 }
 
+/// "= 0.0123", or "< 0.0001" when four decimals would show zero.
+fn p_value(p: f64) -> String {
+    if p < 0.0001 {
+        "< 0.0001".to_owned()
+    } else {
+        format!("= {p:.4}")
+    }
+}
+
 fn evidence_in_words(e: &Evidence) -> String {
     let mut parts = Vec::new();
     if let Some(test) = &e.test {
@@ -119,10 +128,10 @@ fn evidence_in_words(e: &Evidence) -> String {
         parts.push(format!("statistic {}", short(v)));
     }
     if let Some(p) = e.p_value {
-        parts.push(format!("p = {p:.4}"));
+        parts.push(format!("p {}", p_value(p)));
     }
     if let Some(p) = e.p_adjusted {
-        parts.push(format!("after Benjamini–Hochberg p = {p:.4}"));
+        parts.push(format!("after Benjamini–Hochberg p {}", p_value(p)));
     }
     if let Some(v) = e.effect {
         let interval = match (e.ci_low, e.ci_high) {

@@ -75,14 +75,7 @@ impl DashboardApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser {
-            base: self.base.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
+        Browser::new(&self.base)
     }
 
     /// A browser signed in as this person.
@@ -128,6 +121,18 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A cookie-keeping client of the server at `base`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()
