@@ -48,11 +48,7 @@ async fn browser() -> Option<Driver> {
         return None;
     }
     evalguard::install_tls_provider();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = dashboard_support::free_port();
     let process = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

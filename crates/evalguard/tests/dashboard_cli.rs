@@ -7,16 +7,20 @@ mod dashboard_support;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use dashboard_support::free_port;
 use reqwest::StatusCode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_evalguard");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+/// `evalguard users create --org acme --email EMAIL --role ROLE`, run in `dir`.
+fn users_create(dir: &std::path::Path, email: &str, role: &str) -> std::process::Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args([
+            "users", "create", "--org", "acme", "--email", email, "--role", role,
+        ])
+        .output()
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct KillOnDrop(std::process::Child);
@@ -74,20 +78,7 @@ async fn users_create_prints_a_password_that_signs_in_and_ends_the_setup_link() 
     );
     drop(first);
 
-    let out = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
-            "users",
-            "create",
-            "--org",
-            "acme",
-            "--email",
-            "Ann@Acme.example",
-            "--role",
-            "admin",
-        ])
-        .output()
-        .unwrap();
+    let out = users_create(dir.path(), "Ann@Acme.example", "admin");
     assert!(
         out.status.success(),
         "{}",
@@ -128,35 +119,9 @@ async fn users_create_prints_a_password_that_signs_in_and_ends_the_setup_link() 
             .contains("bob's long password")
     );
 
-    let refused = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
-            "users",
-            "create",
-            "--org",
-            "acme",
-            "--email",
-            "ann@acme.example",
-            "--role",
-            "viewer",
-        ])
-        .output()
-        .unwrap();
+    let refused = users_create(dir.path(), "ann@acme.example", "viewer");
     assert!(!refused.status.success(), "an email is taken once");
-    let weak = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
-            "users",
-            "create",
-            "--org",
-            "acme",
-            "--email",
-            "cy@acme.example",
-            "--role",
-            "emperor",
-        ])
-        .output()
-        .unwrap();
+    let weak = users_create(dir.path(), "cy@acme.example", "emperor");
     assert!(!weak.status.success());
 
     // With people in the database, no link is printed and the old one is dead.
