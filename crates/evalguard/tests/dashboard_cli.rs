@@ -53,11 +53,11 @@ fn serve(dir: &std::path::Path, port: u16) -> (KillOnDrop, Option<String>) {
     let mut link = None;
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
-        if let Some(at) = line.find("http://") {
-            if line.contains("/dashboard/setup?token=") {
-                link = Some(line[at..].trim().to_owned());
-                break;
-            }
+        if let Some(at) = line.find("http://")
+            && line.contains("/dashboard/setup?token=")
+        {
+            link = Some(line[at..].trim().to_owned());
+            break;
         }
         if line.contains("EvalGuard listening") {
             break;
