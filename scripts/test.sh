@@ -28,6 +28,13 @@ if [ -z "${EVALGUARD_TEST_POSTGRES_URL:-}" ]; then
 fi
 echo "test.sh: PostgreSQL tests use $EVALGUARD_TEST_POSTGRES_URL" >&2
 
+# The dashboard's browser tests drive Debian's chromium through chromedriver.
+if [ ! -x /usr/bin/chromedriver ]; then
+  echo "test.sh: no chromedriver; installing chromium and chromium-driver" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # Each test creates its own database; drop the ones earlier runs left behind.
 if command -v psql >/dev/null 2>&1; then
   psql "$EVALGUARD_TEST_POSTGRES_URL" -Atqc \

@@ -4,6 +4,7 @@
 //! [`ApiState`]; the binary serves it.
 
 mod auth;
+pub mod dashboard;
 mod error;
 mod extract;
 mod key_cache;
@@ -28,6 +29,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use dashboard::DashboardSettings;
 pub use error::ApiError;
 pub use metrics::prometheus_handle;
 pub use state::{ApiLimits, ApiState, WebhookPolicy};
@@ -218,8 +220,10 @@ pub fn router(state: ApiState) -> Router {
     ));
 
     let request_id = HeaderName::from_static("x-request-id");
+    let dashboard = dashboard::router(shared.clone());
     public
         .merge(protected)
+        .merge(dashboard)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(limits, limit_duration))

@@ -21,6 +21,8 @@ pub struct ApiState {
     /// Notified when a job is queued, so in-process workers start at once.
     pub job_wakeup: Arc<Notify>,
     pub webhook_policy: WebhookPolicy,
+    /// Dashboard sessions: cookie security and lifetimes.
+    pub dashboard: crate::dashboard::DashboardSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

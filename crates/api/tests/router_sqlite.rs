@@ -60,6 +60,7 @@ async fn setup() -> (axum::Router, String, Storage) {
         webhook_policy: WebhookPolicy {
             allow_private: true,
         },
+        dashboard: Default::default(),
     });
     (app, secret.expose().to_owned(), storage)
 }

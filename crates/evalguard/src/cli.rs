@@ -104,6 +104,9 @@ pub enum Command {
     /// Manage API keys directly in the database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the people who sign in to the dashboard.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// CI/CD gate: trigger an auto-eval, wait, exit 1 when a flag was raised,
     /// 2 on an error or when the job could not look where it was asked to.
     Eval(Box<EvalArgs>),
@@ -136,6 +139,24 @@ pub enum KeysCommand {
     Revoke {
         /// The key's id, as `keys list` shows it.
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a person (and the organization if missing). Without
+    /// --password-stdin a password is generated and printed as the last line.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// viewer, member, admin or owner.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

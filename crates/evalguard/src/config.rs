@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use evalguard_api::DashboardSettings;
 use evalguard_judge::{EmbeddingConfig, JudgeConfig};
 use evalguard_worker::RetentionConfig;
 use serde::Deserialize;
@@ -39,6 +40,8 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    #[serde(default)]
+    pub dashboard: DashboardSection,
     /// Judge providers and the scorer → provider mapping.
     pub judge: Option<JudgeConfig>,
     /// An OpenAI-compatible embeddings model for drift of the inputs' meaning.
@@ -136,6 +139,36 @@ pub struct WebhooksSection {
     pub allow_private: Option<bool>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSection {
+    /// Mark the session cookie `Secure` (when the dashboard is served over HTTPS).
+    pub secure_cookies: Option<bool>,
+    /// A session unused this many minutes ends (default 120).
+    pub session_idle_minutes: Option<u64>,
+    /// A session ends this many hours after sign-in (default 24).
+    pub session_absolute_hours: Option<u64>,
+}
+
+impl DashboardSection {
+    fn settings(&self) -> DashboardSettings {
+        let defaults = DashboardSettings::default();
+        DashboardSettings {
+            secure_cookies: self.secure_cookies.unwrap_or(defaults.secure_cookies),
+            session_idle: self
+                .session_idle_minutes
+                .map_or(defaults.session_idle, |m| {
+                    Duration::from_secs(m.saturating_mul(60))
+                }),
+            session_absolute: self
+                .session_absolute_hours
+                .map_or(defaults.session_absolute, |h| {
+                    Duration::from_secs(h.saturating_mul(3600))
+                }),
+        }
+    }
+}
+
 impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -168,6 +201,7 @@ pub struct Config {
     pub traffic_body_bytes: usize,
     pub body_bytes: usize,
     pub allow_private_webhooks: bool,
+    pub dashboard: DashboardSettings,
     /// Judge providers: the `EVALGUARD_JUDGE_*` shortcut when set, else the
     /// file's `[judge]` section, else none (judges are then skipped).
     pub judge: JudgeConfig,
@@ -231,6 +265,7 @@ impl Config {
                 .unwrap_or(DEFAULT_TRAFFIC_BODY_BYTES),
             body_bytes: file.limits.body_bytes.unwrap_or(DEFAULT_BODY_BYTES),
             allow_private_webhooks: file.webhooks.allow_private.unwrap_or(false),
+            dashboard: file.dashboard.settings(),
             judge: JudgeConfig::from_env_shortcut()
                 .or(file.judge)
                 .unwrap_or_default(),

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod logging;
 mod serve;
 pub mod stored_verdicts;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct Application {
     state: Option<ApiState>,
     shutdown: CancellationToken,
     workers: Vec<JoinHandle<()>>,
+    setup_url: Option<String>,
 }
 
 impl Application {
@@ -118,6 +120,7 @@ impl Application {
                 webhook_policy: WebhookPolicy {
                     allow_private: config.allow_private_webhooks,
                 },
+                dashboard: config.dashboard,
             };
             (Some(listener), Some(local_addr), Some(state))
         } else {
@@ -128,7 +131,13 @@ impl Application {
             header_timeout: config.header_timeout,
             drain_timeout: config.request_timeout,
         };
+        let setup_url = match local_addr {
+            Some(addr) => users::first_run_setup_url(&storage, addr).await?,
+            None => None,
+        };
+
         Ok(Self {
+            setup_url,
             listener,
             connection_limits,
             local_addr,
@@ -142,6 +151,12 @@ impl Application {
     /// The bound address (`None` for a workers-only process).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// While no one can sign in: the single-use link that creates the first
+    /// owner (a fresh token each start).
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
     }
 
     pub fn storage(&self) -> &Storage {

@@ -2,10 +2,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
+use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand, ServeArgs, UsersCommand};
 use evalguard::config::{Config, FileConfig, Overrides};
 use evalguard::gate::GateOutcome;
 use evalguard::keys::{CreateKey, Revoked, create_key, keys_table, list_keys, revoke_key};
+use evalguard::users::{CreateUser, create_user};
 use evalguard::{Application, gate, logging};
 use evalguard_domain::{ProjectId, Role};
 use evalguard_storage::Storage;
@@ -106,6 +107,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Revoked::Already => println!("{id} was already revoked"),
             }
         }
+        Command::Users(UsersCommand::Create {
+            org,
+            email,
+            role,
+            password_stdin,
+        }) => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (evalguard_api::dashboard::secrets::generate_password(), true)
+            };
+            let storage = open_storage(&global).await?;
+            let request = CreateUser {
+                org,
+                email,
+                role,
+                password: password.clone(),
+            };
+            create_user(&storage, request).await?;
+            if generated {
+                println!("{password}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -135,6 +165,10 @@ fn load_config(global: &GlobalArgs, serving: ServeArgs) -> anyhow::Result<Config
 async fn serve(config: Config) -> anyhow::Result<()> {
     logging::log_startup(&config);
     let app = Application::build(config).await?;
+    if let Some(url) = app.setup_url() {
+        // Not through tracing: the link must reach the person starting the server.
+        eprintln!("No one can sign in yet. Create the first owner at {url}");
+    }
     if let Some(addr) = app.local_addr() {
         tracing::info!(%addr, "EvalGuard listening");
     }

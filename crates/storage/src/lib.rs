@@ -6,9 +6,11 @@
 
 mod error;
 pub mod model;
+mod people;
 pub mod postgres;
 pub mod sqlite;
 mod storable;
+mod targets;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trace_documents;
@@ -18,6 +20,8 @@ use std::sync::Arc;
 
 pub use error::StorageError;
 pub use model::*;
+pub use people::*;
+pub use targets::*;
 pub use traits::*;
 
 /// Every storage area, backed by one database.
@@ -33,6 +37,9 @@ pub struct Storage {
     pub webhooks: Arc<dyn WebhookStore>,
     pub retention: Arc<dyn RetentionStore>,
     pub health: Arc<dyn HealthCheck>,
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub targets: Arc<dyn TargetStore>,
     pub backend: Backend,
 }
 
@@ -55,6 +62,9 @@ impl Storage {
             + WebhookStore
             + RetentionStore
             + HealthCheck
+            + UserStore
+            + SessionStore
+            + TargetStore
             + 'static,
     {
         Self {
@@ -67,6 +77,9 @@ impl Storage {
             judge_cache: db.clone(),
             webhooks: db.clone(),
             retention: db.clone(),
+            users: db.clone(),
+            sessions: db.clone(),
+            targets: db.clone(),
             health: db,
             backend,
         }

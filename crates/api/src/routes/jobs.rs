@@ -10,7 +10,7 @@ use chrono::Utc;
 use evalguard_domain::job::AutoEvalBody;
 use evalguard_domain::job::JobStatus;
 use evalguard_domain::scoring::{JudgedSample, ResultScore, SampleResult, ScorerAvailability};
-use evalguard_domain::{Job, JobId, ProjectId, Role};
+use evalguard_domain::{AutoEvalRequest, Job, JobId, ProjectId, Role};
 use evalguard_storage::{JobFilter, NewJob};
 use serde::Serialize;
 use uuid::Uuid;
@@ -65,28 +65,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// Trigger an auto-eval
-///
-/// Queues a job over the target's most recent traffic and answers `202` at
-/// once with its id; poll `GET /api/v1/auto-eval/{job_id}`. An
-/// `Idempotency-Key` is scoped to the organization and this endpoint: a repeat
-/// with the same body returns the same job, with a different body a `422`
-/// `idempotency_key_reused`. Role: member.
-#[utoipa::path(post, path = "/api/v1/auto-eval", tag = "auto-eval",
-    request_body = AutoEvalBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key and body returns the same job")),
-    responses((status = 202, description = "The job is queued", body = JobCreated,
-               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}"))),
-              (status = 422, description = "The Idempotency-Key was used with a different body (`idempotency_key_reused`)", body = crate::openapi::ErrorBody)))]
-pub(crate) async fn create_job(
-    State(ctx): State<Shared>,
-    caller: Caller,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<AutoEvalBody>,
-) -> Result<Response, ApiError> {
+/// Checks and queues an auto-eval request as `POST /api/v1/auto-eval` does
+/// (the dashboard's trigger form calls it too): role, project scope, the
+/// project's existence, the scorers' names. Returns the job (the existing
+/// one when the idempotency key was used before).
+pub(crate) async fn enqueue_auto_eval(
+    ctx: &Shared,
+    caller: &Caller,
+    request: AutoEvalRequest,
+    idempotency_key: Option<String>,
+) -> Result<Job, ApiError> {
     caller.require_role(Role::Member)?;
-    let idempotency_key = idempotency_key(&headers)?;
-    let request = body.into_request()?;
     let org = caller.0.org_id;
     let project_id = &request.target.project_id;
     caller.require_project(project_id)?;
@@ -135,6 +124,33 @@ pub(crate) async fn create_job(
     if created {
         ctx.api.job_wakeup.notify_one();
     }
+    Ok(job)
+}
+
+/// Trigger an auto-eval
+///
+/// Queues a job over the target's most recent traffic and answers `202` at
+/// once with its id; poll `GET /api/v1/auto-eval/{job_id}`. An
+/// `Idempotency-Key` is scoped to the organization and this endpoint: a repeat
+/// with the same body returns the same job, with a different body a `422`
+/// `idempotency_key_reused`. Role: member.
+#[utoipa::path(post, path = "/api/v1/auto-eval", tag = "auto-eval",
+    request_body = AutoEvalBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key and body returns the same job")),
+    responses((status = 202, description = "The job is queued", body = JobCreated,
+               headers(("Location" = String, description = "/api/v1/auto-eval/{job_id}"))),
+              (status = 422, description = "The Idempotency-Key was used with a different body (`idempotency_key_reused`)", body = crate::openapi::ErrorBody)))]
+pub(crate) async fn create_job(
+    State(ctx): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AutoEvalBody>,
+) -> Result<Response, ApiError> {
+    // The role before anything else, as on every endpoint.
+    caller.require_role(Role::Member)?;
+    let idempotency_key = idempotency_key(&headers)?;
+    let request = body.into_request()?;
+    let job = enqueue_auto_eval(&ctx, &caller, request, idempotency_key).await?;
     let location = HeaderValue::try_from(format!("/api/v1/auto-eval/{}", job.id))
         .map_err(|e| ApiError::Internal(format!("job location header: {e}")))?;
     let mut response = (

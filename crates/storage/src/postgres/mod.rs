@@ -4,9 +4,11 @@
 
 mod access;
 mod jobs;
+mod people;
 mod projects;
 mod results;
 mod retention;
+mod targets;
 mod trace_context;
 mod traffic;
 mod webhooks;
@@ -35,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "initial",
         include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        4,
+        "people",
+        include_str!("../../migrations/postgres/0004_people.sql"),
     ),
     (
         5,

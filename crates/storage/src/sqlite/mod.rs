@@ -11,9 +11,11 @@
 
 mod access;
 mod jobs;
+mod people;
 mod projects;
 mod results;
 mod retention;
+mod targets;
 mod trace_context;
 mod traffic;
 mod webhooks;
@@ -59,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "initial",
         include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        4,
+        "people",
+        include_str!("../../migrations/sqlite/0004_people.sql"),
     ),
     (
         5,

@@ -231,10 +231,13 @@ impl TrafficStore for SqliteStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // One bound JSON array instead of thousands of variables.
+        // One bound JSON array instead of thousands of variables. The unary
+        // `+` keeps SQLite from answering `org_id = ?` with the by-target
+        // index (a scan of the organization's traffic): the keys are the
+        // primary key, and the organization only filters what they find.
         let sql = format!(
             "SELECT {SAMPLE_COLUMNS} FROM traffic
-             WHERE org_id = ? AND key IN (SELECT value FROM json_each(?))"
+             WHERE +org_id = ? AND key IN (SELECT value FROM json_each(?))"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(org.0.to_string())

@@ -8,6 +8,7 @@ mod access;
 mod fixture;
 mod jobs;
 mod leases;
+mod people;
 mod results;
 mod retention;
 mod trace_context;
@@ -81,4 +82,9 @@ contract_tests! {
     retention::a_projects_traffic_is_deleted_by_id_or_time_range,
     retention::results_of_old_finished_jobs_are_swept,
     retention::old_verdicts_and_finished_deliveries_are_swept,
+    people::users_are_unique_by_email_and_isolated,
+    people::sessions_end_at_sign_out_disable_and_password_change,
+    people::expired_sessions_are_deleted,
+    people::the_setup_token_creates_one_first_owner,
+    people::targets_are_counted_at_ingest_without_duplicates,
 }

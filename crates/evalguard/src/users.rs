@@ -1,0 +1,68 @@
+//! `evalguard users create` and the first-run setup link: people who sign
+//! in to the dashboard, created straight in the database.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, anyhow};
+use chrono::Utc;
+use evalguard_api::dashboard::people::{check_password, normalize_email};
+use evalguard_api::dashboard::secrets::{hash_password, random_token, token_hash};
+use evalguard_domain::Role;
+use evalguard_storage::{NewUser, Storage, StorageError};
+
+pub struct CreateUser {
+    pub org: String,
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Creates the organization if missing and the person in it.
+pub async fn create_user(storage: &Storage, request: CreateUser) -> anyhow::Result<()> {
+    let email = normalize_email(&request.email).map_err(|e| anyhow!("--email: {e}"))?;
+    check_password(&request.password).map_err(|e| anyhow!("password: {e}"))?;
+    let org_id = storage
+        .access
+        .ensure_org(&request.org)
+        .await
+        .context("creating the organization")?;
+    let password_hash = hash_password(&request.password)
+        .ok_or_else(|| anyhow!("the password could not be hashed"))?;
+    match storage
+        .users
+        .create_user(NewUser {
+            org_id,
+            email: email.clone(),
+            role: request.role,
+            password_hash,
+        })
+        .await
+    {
+        Err(StorageError::Conflict(_)) => Err(anyhow!("a user with the email {email} exists")),
+        other => other.map(|_| ()).context("storing the user"),
+    }
+}
+
+/// While the database has no user: a fresh single-use setup link (only its
+/// token's hash is stored; earlier links stop working).
+pub async fn first_run_setup_url(
+    storage: &Storage,
+    addr: SocketAddr,
+) -> anyhow::Result<Option<String>> {
+    if storage
+        .users
+        .count_users()
+        .await
+        .context("counting users")?
+        > 0
+    {
+        return Ok(None);
+    }
+    let token = random_token();
+    storage
+        .users
+        .replace_setup_token(&token_hash(&token), Utc::now())
+        .await
+        .context("storing the setup token")?;
+    Ok(Some(format!("http://{addr}/dashboard/setup?token={token}")))
+}

@@ -1,0 +1,48 @@
+//! The targets seen in traffic, read from the aggregate table.
+
+use async_trait::async_trait;
+use evalguard_domain::{OrgId, ProjectId};
+use sqlx::Row;
+
+use super::PostgresStore;
+use crate::error::StorageError;
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+#[async_trait]
+impl crate::targets::TargetStore for PostgresStore {
+    async fn list_targets(
+        &self,
+        org: OrgId,
+        project: &ProjectId,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<crate::targets::TargetSeen>> {
+        let (model, prompt) = after.unwrap_or(("", ""));
+        let rows = sqlx::query(
+            "SELECT model, prompt_id, sample_count, first_seen, last_seen FROM traffic_targets \
+             WHERE org_id = $1 AND project_id = $2 \
+             AND (model COLLATE \"C\" > $3 OR (model = $3 AND prompt_id COLLATE \"C\" > $4)) \
+             ORDER BY model COLLATE \"C\", prompt_id COLLATE \"C\" LIMIT $5",
+        )
+        .bind(org.0)
+        .bind(project.as_str())
+        .bind(model)
+        .bind(prompt)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::targets::TargetSeen {
+                    model: row.try_get("model")?,
+                    prompt_id: row.try_get("prompt_id")?,
+                    sample_count: u64::try_from(row.try_get::<i64, _>("sample_count")?)
+                        .unwrap_or(0),
+                    first_seen: row.try_get("first_seen")?,
+                    last_seen: row.try_get("last_seen")?,
+                })
+            })
+            .collect()
+    }
+}
