@@ -34,7 +34,7 @@ fn sample(i: usize, project: &ProjectId) -> TrafficSample {
         model: format!("model-{}", i % 10),
         prompt_id: format!("prompt-{}", (i / 10) % 10),
         input: format!("Where is office {i}?"),
-        output: if i % 7 == 0 {
+        output: if i.is_multiple_of(7) {
             String::new()
         } else {
             format!("Office {i} is in Berlin.")
