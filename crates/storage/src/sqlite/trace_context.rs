@@ -5,14 +5,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use evalguard_domain::OrgId;
 use evalguard_domain::otlp::{RetrievedDocuments, TracedSample};
+use evalguard_domain::{OrgId, TrafficSample};
 use sqlx::{Row, SqliteConnection};
 
 use super::traffic::{encode_rows, insert_rows};
 use super::{Result, SqliteStore, micros, to_json};
 use crate::model::TraceIngest;
-use crate::trace_documents::{document_rows, group_by_trace, sample_id_range, with_trace_context};
+use crate::trace_documents::{document_rows, group_by_trace, sample_id_range};
 use crate::traits::TraceContextStore;
 
 /// The unexpired documents of `traces`, in context order, by trace.
@@ -54,6 +54,10 @@ impl TraceContextStore for SqliteStore {
         let document_traces: BTreeSet<&str> =
             documents.iter().map(|d| d.trace_id.as_str()).collect();
         let rows = to_json(&document_rows(documents))?;
+        // Encoded before the write lock is taken; only the samples whose trace
+        // has stored documents are encoded again under it.
+        let plain: Vec<&TrafficSample> = samples.iter().map(|t| &t.sample).collect();
+        let mut encoded = encode_rows(&plain)?;
         let mut tx = self.write_tx().await?;
         if !documents.is_empty() {
             sqlx::query("DELETE FROM otel_trace_documents WHERE expires_at <= ?")
@@ -76,9 +80,12 @@ impl TraceContextStore for SqliteStore {
         let mut outcome = TraceIngest::default();
         if !samples.is_empty() {
             let contexts = documents_of(&mut tx, &org_text, &sample_traces, now).await?;
-            let samples = with_trace_context(samples, &contexts);
-            let encoded = encode_rows(&samples)?;
-            outcome.stored = insert_rows(&mut tx, org, &samples, &encoded).await?;
+            for (traced, (context, _)) in samples.iter().zip(encoded.iter_mut()) {
+                if let Some(documents) = contexts.get(&traced.trace_id) {
+                    *context = to_json(documents)?;
+                }
+            }
+            outcome.stored = insert_rows(&mut tx, org, &plain, &encoded).await?;
         }
         if !documents.is_empty() {
             let contexts = documents_of(&mut tx, &org_text, &document_traces, now).await?;

@@ -2,6 +2,7 @@
 //! IMMEDIATE` transaction as multi-row `INSERT … ON CONFLICT DO NOTHING`
 //! statements of a fixed size, so the statement is prepared once and cached.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -73,10 +74,11 @@ fn sample_from_row(row: &SqliteRow) -> Result<StoredSample> {
 
 /// Each sample's `context` and `metadata` as JSON text, encoded before the
 /// write lock is taken so that the lock is held for SQL only.
-pub(super) fn encode_rows(samples: &[TrafficSample]) -> Result<Vec<EncodedJson>> {
+pub(super) fn encode_rows<S: Borrow<TrafficSample>>(samples: &[S]) -> Result<Vec<EncodedJson>> {
     samples
         .iter()
         .map(|s| {
+            let s = s.borrow();
             Ok((
                 to_json(&s.context)?,
                 s.metadata.as_ref().map(to_json).transpose()?,
@@ -90,10 +92,10 @@ pub(super) type EncodedJson = (String, Option<String>);
 
 /// Inserts a batch inside the caller's write transaction (traffic ingest, and
 /// OTLP ingest which stores documents in the same transaction).
-pub(super) async fn insert_rows(
+pub(super) async fn insert_rows<S: Borrow<TrafficSample>>(
     conn: &mut sqlx::SqliteConnection,
     org: OrgId,
-    samples: &[TrafficSample],
+    samples: &[S],
     encoded: &[EncodedJson],
 ) -> Result<u64> {
     let org = org.0.to_string();
@@ -110,6 +112,7 @@ pub(super) async fn insert_rows(
         debug_assert_eq!(sql.matches('?').count(), chunk.len() * COLUMNS_PER_ROW);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (s, (context, metadata)) in chunk.iter().zip(json) {
+            let s: &TrafficSample = s.borrow();
             query = query
                 .bind(org.as_str())
                 .bind(s.project_id.as_str())
