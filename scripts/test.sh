@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, on SQLite and on PostgreSQL.
-# Starts PostgreSQL (installing it from Debian's packages if needed) when none
-# answers on 127.0.0.1:5432, and points EVALGUARD_TEST_POSTGRES_URL at it.
+# Runs every test: the workspace's on SQLite and on PostgreSQL (the dashboard's
+# in headless chromium, OTLP ingest's with the OpenTelemetry Python SDK), then
+# the Python, TypeScript and Go SDKs' own runners against the real binary.
+# Installs what is missing: PostgreSQL (started when none answers on
+# 127.0.0.1:5432), chromium + chromium-driver, golang-go, the Python venvs and
+# the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
