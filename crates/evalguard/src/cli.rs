@@ -147,8 +147,10 @@ pub enum UsersCommand {
     /// Create a person (and the organization if missing). Without
     /// --password-stdin a password is generated and printed as the last line.
     Create {
+        /// The organization the person belongs to (created if missing).
         #[arg(long)]
         org: String,
+        /// The email address they sign in with.
         #[arg(long)]
         email: String,
         /// viewer, member, admin or owner.

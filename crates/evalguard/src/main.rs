@@ -53,7 +53,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             });
         }
         Command::Serve(args) => {
-            serve(load_config(&global, args.or_leading(leading_serve))?).await?;
+            serve(
+                load_config(&global, args.or_leading(leading_serve))?,
+                global.log_format,
+            )
+            .await?;
         }
         Command::Worker(args) => {
             let mut config = load_config(&global, args.or_leading(leading_serve))?;
@@ -61,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if config.workers == 0 {
                 return Err(anyhow!("`evalguard worker` needs --workers of at least 1"));
             }
-            serve(config).await?;
+            serve(config, global.log_format).await?;
         }
         Command::Migrate => {
             // Connecting applies the migrations.
@@ -162,12 +166,20 @@ fn load_config(global: &GlobalArgs, serving: ServeArgs) -> anyhow::Result<Config
     Ok(Config::resolve(overrides, file))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, log_format: logging::LogFormat) -> anyhow::Result<()> {
     logging::log_startup(&config);
     let app = Application::build(config).await?;
     if let Some(url) = app.setup_url() {
-        // Not through tracing: the link must reach the person starting the server.
-        eprintln!("No one can sign in yet. Create the first owner at {url}");
+        // Not through tracing, whose filter could hide it: the link must reach
+        // the person starting the server. In JSON, so log pipelines can parse it.
+        let message = format!("No one can sign in yet. Create the first owner at {url}");
+        match log_format {
+            logging::LogFormat::Json => eprintln!(
+                "{}",
+                serde_json::json!({"level": "WARN", "fields": {"message": message, "setup_url": url}})
+            ),
+            logging::LogFormat::Text => eprintln!("{message}"),
+        }
     }
     if let Some(addr) = app.local_addr() {
         tracing::info!(%addr, "EvalGuard listening");

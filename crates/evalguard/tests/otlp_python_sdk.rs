@@ -163,7 +163,9 @@ async fn python_sdk_exports_are_judged_with_their_context(
         judge.calls_with_document.load(Ordering::SeqCst),
         judge.calls.load(Ordering::SeqCst)
     );
-    assert!(judge.calls.load(Ordering::SeqCst) >= TRACES as u64);
+    // Identical judgments (the traces repeat one question and answer) are
+    // made once, so the judge may be called fewer times than there are samples.
+    assert!(judge.calls.load(Ordering::SeqCst) >= 1);
     app.stop().await;
 }
 

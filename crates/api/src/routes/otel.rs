@@ -178,6 +178,11 @@ fn answer(encoding: Encoding, mapped: &MappedExport) -> Response {
 }
 
 #[utoipa::path(post, path = "/api/v1/otel/v1/traces", tag = "traffic",
+    summary = "Ingest OpenTelemetry traces",
+    description = "The OTLP/HTTP traces endpoint: point an OpenTelemetry exporter at \
+        `/api/v1/otel`. Each LLM-call span becomes a traffic sample with id \
+        `<trace_id>-<span_id>`; retriever spans' documents become the trace's samples' context. \
+        Answers an ExportTraceServiceResponse in the request's encoding. Role: member.",
     request_body(content = Vec<u8>, content_type = "application/x-protobuf",
         description = "An OTLP ExportTraceServiceRequest: protobuf, or OTLP/JSON with Content-Type application/json; optionally Content-Encoding gzip"),
     responses((status = 200,
