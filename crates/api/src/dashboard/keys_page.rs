@@ -227,5 +227,7 @@ pub async fn revoke_key(
         )));
     }
     access.revoke_api_key(org, &key_id, Utc::now()).await?;
+    // As the API route does: a cached key must not outlive its revocation.
+    ctx.keys.forget(&key_id);
     Ok(Redirect::to("/dashboard/api-keys").into_response())
 }
