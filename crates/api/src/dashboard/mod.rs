@@ -16,6 +16,8 @@ pub mod people;
 mod project_page;
 pub mod secrets;
 mod session;
+mod settings;
+mod settings_forms;
 mod throttle;
 mod users_page;
 
@@ -113,6 +115,26 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Shared) -> Router<S>
         .route(
             "/dashboard/projects/{project_id}/auto-eval",
             post(project_page::trigger),
+        )
+        .route(
+            "/dashboard/projects/{project_id}/settings",
+            get(settings::settings_page),
+        )
+        .route(
+            "/dashboard/projects/{project_id}/settings/thresholds",
+            post(settings_forms::save_thresholds),
+        )
+        .route(
+            "/dashboard/projects/{project_id}/settings/scorers",
+            post(settings_forms::add_rubric),
+        )
+        .route(
+            "/dashboard/projects/{project_id}/settings/webhooks",
+            post(settings_forms::add_webhook),
+        )
+        .route(
+            "/dashboard/projects/{project_id}/settings/webhooks/{webhook_id}/delete",
+            post(settings_forms::delete_webhook),
         )
         .route("/dashboard/jobs/{job_id}", get(job_report::job_page))
         .route("/dashboard/assets/{name}", get(assets::serve))
