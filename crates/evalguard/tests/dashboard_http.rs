@@ -3,6 +3,7 @@
 //! `Origin` refusals, throttling, other organizations' 404s, API keys.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod dashboard_support;
 
 use chrono::{Duration, Utc};
@@ -15,27 +16,6 @@ use reqwest::StatusCode;
 use dashboard_support::{DashboardApp, Db, attribute_after};
 
 const PASSWORD: &str = "a long enough password";
-
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_databases! {
     pages_need_a_session_and_carry_security_headers,

@@ -5,6 +5,7 @@
 //! organizations' projects are refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod dashboard_support;
 
 use chrono::Utc;
@@ -17,27 +18,6 @@ use dashboard_support::{Browser, DashboardApp, Db, attribute_after};
 
 const PASSWORD: &str = "a long enough password";
 const SETTINGS: &str = "/dashboard/projects/bot/settings";
-
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_databases! {
     viewers_see_the_settings_but_cannot_change_them,

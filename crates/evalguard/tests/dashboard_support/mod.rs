@@ -290,3 +290,27 @@ impl DashboardApp {
         }
     }
 }
+
+/// Generates, per scenario `async fn name(db: Db)` of the test file,
+/// `on_sqlite::name` and `on_postgres::name` (use with `#[macro_use] mod dashboard_support;`).
+#[allow(unused_macros)]
+macro_rules! on_both_databases {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
