@@ -1,7 +1,7 @@
 //! The exact one-sided binomial test, as SciPy's
 //! `binomtest(k, n, p, alternative="greater")`.
 
-use statrs::distribution::{Binomial, DiscreteCDF};
+use crate::special_functions::binomial_sf_at_least;
 
 /// P(X >= k) for X ~ Binomial(n, p): the exact p-value of "the rate is above
 /// p" after `k` successes in `n` trials. `k = 0` gives 1; `k > n` gives 0; a
@@ -16,11 +16,7 @@ pub fn binomial_test_greater(k: u64, n: u64, p: f64) -> f64 {
     if k > n {
         return 0.0;
     }
-    match Binomial::new(p, n) {
-        // P(X >= k) = P(X > k - 1).
-        Ok(distribution) => distribution.sf(k - 1).clamp(0.0, 1.0),
-        Err(_) => f64::NAN,
-    }
+    binomial_sf_at_least(k, n, p).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Chi-square test of independence for 2 x K tables, as
 //! `scipy.stats.chi2_contingency(table, correction=False)`.
 
-use statrs::distribution::{ChiSquared, ContinuousCDF};
-
 use crate::pairwise_sum::pairwise_sum;
+use crate::special_functions::chi2_sf;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StatsError {
@@ -19,20 +18,6 @@ pub struct Chi2Contingency {
     pub dof: u64,
     pub p_value: f64,
     pub expected_freq: Vec<Vec<f64>>,
-}
-
-/// Survival function of the chi-square distribution (NaN for invalid dof).
-pub(crate) fn chi2_sf(statistic: f64, dof: f64) -> f64 {
-    if statistic.is_nan() {
-        return f64::NAN;
-    }
-    if statistic <= 0.0 {
-        return 1.0;
-    }
-    match ChiSquared::new(dof) {
-        Ok(dist) => dist.sf(statistic).clamp(0.0, 1.0),
-        Err(_) => f64::NAN,
-    }
 }
 
 /// Pearson chi-square test of a 2 x K table (rows: baseline, current).

@@ -7,8 +7,9 @@
 //! Most of this crate is hand-written on purpose: no maintained Rust crate
 //! reproduces SciPy's definitions (exact and finite-N KS p-values, tie and
 //! continuity corrected Mann–Whitney, NumPy's quantile and summation order,
-//! the MMD median heuristic). `statrs` supplies the Student-t and chi-square
-//! distribution functions and `erf`/`erfc`.
+//! the MMD median heuristic). The binomial, chi-square and Student-t tails
+//! come from the incomplete beta and gamma functions in `special_functions`
+//! (why they are hand-written is said there).
 
 pub mod binned;
 pub mod binomial;
@@ -22,6 +23,7 @@ pub mod mmd;
 mod normal;
 mod pairwise_sum;
 pub mod proportion;
+mod special_functions;
 pub mod wasserstein;
 pub mod welch;
 

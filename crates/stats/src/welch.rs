@@ -3,9 +3,8 @@
 //! Means and variances are summed in NumPy's pairwise order so they agree with
 //! `scipy.stats.ttest_ind(equal_var=False)` and `numpy.var(ddof=1)` to a few ulps.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
 use crate::pairwise_sum::{mean, sample_variance};
+use crate::special_functions::student_t_two_sided;
 
 /// `scipy.stats.norm.ppf(0.975)`.
 pub const Z_CRIT_95: f64 = 1.959_963_984_540_054;
@@ -34,20 +33,6 @@ pub fn welch_t(x: &[f64], y: &[f64]) -> WelchT {
         statistic,
         df,
         p_value,
-    }
-}
-
-/// 2 * S(|t|; df) with S the Student-t survival function.
-pub(crate) fn student_t_two_sided(t: f64, df: f64) -> f64 {
-    if t.is_nan() || df.is_nan() || df <= 0.0 {
-        return f64::NAN;
-    }
-    if t.is_infinite() {
-        return 0.0;
-    }
-    match StudentsT::new(0.0, 1.0, df) {
-        Ok(dist) => (2.0 * dist.sf(t.abs())).clamp(0.0, 1.0),
-        Err(_) => f64::NAN,
     }
 }
 
