@@ -9,6 +9,7 @@ pub mod input;
 pub mod job;
 pub mod otlp;
 pub mod project;
+pub mod retry_backoff;
 pub mod scorers;
 pub mod scoring;
 pub mod traffic;
@@ -20,5 +21,6 @@ pub use job::{
     AutoEvalRequest, BaselineSpec, Flag, FlagKind, Job, JobStatus, Progress, Severity, Target,
     Usage,
 };
+pub use retry_backoff::BackoffPolicy;
 pub use scoring::{ScoreKind, ScoreOutcome, Scorer, ScorerRun};
 pub use traffic::TrafficSample;

@@ -1,17 +1,15 @@
-//! When to retry a judge or embeddings call and how long to wait: the
-//! provider's `Retry-After` in its forms, else one exponential policy with
-//! jitter (backon's). Webhooks keep their own durable schedule: their
-//! retries are stored in the database and span a day.
+//! How long to wait before retrying a judge or embeddings call: the
+//! provider's `Retry-After` in its forms, else EvalGuard's one backoff policy
+//! (`BackoffPolicy`, shared with webhook deliveries) with the parameters for
+//! model calls.
 
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
+use evalguard_domain::BackoffPolicy;
 use reqwest::header::HeaderMap;
 
 /// Longest wait honoured from a `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-const BACKOFF_BASE: Duration = Duration::from_millis(250);
-const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
 /// `retry-after-ms` (milliseconds, sent by OpenAI-style servers), else
 /// `Retry-After` as seconds or an HTTP date. Capped.
@@ -39,21 +37,15 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64())))
 }
 
-/// The wait before attempt `attempt + 1` of a judge or embeddings call:
-/// backon's exponential policy from 125 ms, doubling, capped at 10 s, with
-/// jitter adding up to as much again (so 125–250 ms after the first failure,
-/// at most 20 s), which keeps many failed calls from retrying in step.
+/// The wait after failed attempt `attempt` of a judge or embeddings call
+/// that the provider did not pace (`BackoffPolicy::MODEL_CALLS`: 125–250 ms
+/// after the first failure, at most 20 s). The provider's `max_attempts`
+/// setting, not the policy, decides when to stop.
 pub fn backoff(attempt: u32) -> Duration {
-    ExponentialBuilder::default()
-        .with_min_delay(BACKOFF_BASE / 2)
-        .with_max_delay(BACKOFF_CAP / 2)
-        .with_factor(2.0)
-        .with_jitter()
-        .without_max_times()
-        .build()
-        .nth(attempt.saturating_sub(1) as usize)
-        .unwrap_or(BACKOFF_CAP)
-        .min(BACKOFF_CAP)
+    let policy = BackoffPolicy::MODEL_CALLS;
+    policy
+        .delay_after(attempt.max(1))
+        .unwrap_or_else(|| policy.longest_delay())
 }
 
 /// A random duration in `[0, max)`.
@@ -88,18 +80,9 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= BACKOFF_BASE);
-        assert!(backoff(3) >= BACKOFF_BASE * 2);
-        assert!(backoff(30) <= BACKOFF_CAP);
-        assert!(backoff(30) >= BACKOFF_CAP / 2);
-        for attempt in 1..8 {
-            let floor = (BACKOFF_BASE / 2) * 2u32.pow(attempt - 1);
-            let wait = backoff(attempt);
-            assert!(
-                wait >= floor.min(BACKOFF_CAP / 2) && wait <= floor * 2,
-                "{attempt}: {wait:?}"
-            );
-        }
+    fn backoff_follows_the_model_call_policy() {
+        let policy = BackoffPolicy::MODEL_CALLS;
+        assert!(backoff(1) >= policy.first_delay && backoff(1) <= policy.first_delay * 2);
+        assert!(backoff(30) >= policy.max_delay && backoff(30) <= policy.longest_delay());
     }
 }

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use common::*;
-use evalguard_domain::JobStatus;
+use evalguard_domain::{BackoffPolicy, JobStatus};
 use evalguard_storage::WebhookEndpoint;
-use evalguard_worker::webhook::{WebhookConfig, event_payload, sign};
+use evalguard_worker::webhook::{WebhookConfig, deliver, event_payload, sign};
 use evalguard_worker::{JobRunner, spawn_webhook_deliverer};
 use tokio_util::sync::CancellationToken;
 
@@ -85,7 +85,14 @@ fn fast(allow_private: bool) -> WebhookConfig {
     WebhookConfig {
         allow_private,
         timeout: Duration::from_secs(5),
-        retry_schedule: vec![Duration::from_millis(100), Duration::from_millis(100)],
+        // The webhook policy's shape with waits short enough for a test.
+        retry: BackoffPolicy {
+            first_delay: Duration::from_millis(100),
+            factor: 1.0,
+            max_delay: Duration::from_millis(100),
+            max_retries: Some(2),
+            jitter: false,
+        },
         poll_interval: Duration::from_millis(20),
         concurrency: 1,
     }
@@ -244,4 +251,64 @@ async fn a_failing_endpoint_is_given_up_after_the_schedule() {
     assert_eq!(delivery.attempts, 3);
     assert_eq!(delivery.last_status_code, Some(503));
     assert_eq!(rx.received.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_attempt_stores_the_next_one_at_the_webhook_policys_wait() {
+    let fx = fixture().await;
+    let rx = Receiver::default();
+    rx.script.lock().unwrap().push(503);
+    let url = serve(rx.clone()).await;
+    let ep = endpoint(&fx, &url, &["auto_eval.flagged"]).await;
+    let payload = event_payload("auto_eval.flagged", serde_json::json!({"job_id": "x"}));
+    fx.storage
+        .webhooks
+        .enqueue_event(fx.org, &fx.project, "auto_eval.flagged", &payload)
+        .await
+        .unwrap();
+    // The production schedule, not a test one.
+    let config = WebhookConfig {
+        allow_private: true,
+        ..WebhookConfig::default()
+    };
+    let (delivery, claimed_endpoint) = fx
+        .storage
+        .webhooks
+        .claim_delivery(Utc::now(), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = Utc::now();
+    deliver(&fx.storage, &config, &delivery, &claimed_endpoint).await;
+    let after = Utc::now();
+
+    let stored = &fx
+        .storage
+        .webhooks
+        .list_deliveries(fx.org, ep.id, 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(stored.status, "pending");
+    assert_eq!(stored.attempts, 1);
+    assert_eq!(stored.last_status_code, Some(503));
+    // BackoffPolicy::WEBHOOKS: 5 s after the first failure, plus up to as much again.
+    let first = BackoffPolicy::WEBHOOKS.first_delay;
+    let next = stored.next_attempt_at.unwrap();
+    // A second of slack either side for the stored timestamp's precision.
+    let slack = chrono::Duration::seconds(1);
+    let earliest = before + chrono::Duration::from_std(first).unwrap() - slack;
+    let latest = after + chrono::Duration::from_std(first * 2).unwrap() + slack;
+    assert!(
+        next >= earliest && next <= latest,
+        "{next} not in {earliest}..{latest}"
+    );
+    // Not due yet: the queue holds it until its time.
+    assert!(
+        fx.storage
+            .webhooks
+            .claim_delivery(after, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,6 +1,8 @@
 //! Webhook delivery from the durable queue: signed as the Standard Webhooks
-//! specification says, retried with exponential backoff for about a day, and
-//! never sent to private addresses unless the configuration allows it.
+//! specification says, retried for about a day by EvalGuard's one backoff
+//! policy (`BackoffPolicy::WEBHOOKS`; each next attempt's time is stored with
+//! the delivery, so a restart loses no retry), and never sent to private
+//! addresses unless the configuration allows it.
 
 mod signature;
 mod target;
@@ -8,6 +10,7 @@ mod target;
 use std::time::Duration;
 
 use chrono::Utc;
+use evalguard_domain::BackoffPolicy;
 use evalguard_storage::{DeliveryAttempt, Storage, WebhookDelivery, WebhookEndpoint};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -25,21 +28,13 @@ pub struct WebhookConfig {
     pub allow_private: bool,
     /// Time limit of one delivery attempt.
     pub timeout: Duration,
-    /// The wait after each failed attempt; after the last one the delivery is `failed`.
-    pub retry_schedule: Vec<Duration>,
+    /// The wait after each failed attempt (`BackoffPolicy::WEBHOOKS` unless
+    /// set); once its retries are used up the delivery is `failed`.
+    pub retry: BackoffPolicy,
     /// How often an idle deliverer looks for due deliveries.
     pub poll_interval: Duration,
     /// Deliveries in flight at once.
     pub concurrency: usize,
-}
-
-/// 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h: eleven attempts
-/// over about 24 hours.
-pub fn default_retry_schedule() -> Vec<Duration> {
-    [5, 30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 28_800]
-        .into_iter()
-        .map(Duration::from_secs)
-        .collect()
 }
 
 impl Default for WebhookConfig {
@@ -47,7 +42,7 @@ impl Default for WebhookConfig {
         Self {
             allow_private: false,
             timeout: Duration::from_secs(10),
-            retry_schedule: default_retry_schedule(),
+            retry: BackoffPolicy::WEBHOOKS,
             poll_interval: Duration::from_secs(1),
             concurrency: 4,
         }
@@ -131,12 +126,12 @@ pub async fn deliver(
     endpoint: &WebhookEndpoint,
 ) {
     let attempted = attempt(config, delivery, endpoint).await;
-    let attempt_no = delivery.attempts as usize + 1;
+    let attempt_no = delivery.attempts.saturating_add(1);
     let retry_at = |_: ()| {
         config
-            .retry_schedule
-            .get(attempt_no - 1)
-            .and_then(|wait| chrono::Duration::from_std(*wait).ok())
+            .retry
+            .delay_after(attempt_no)
+            .and_then(|wait| chrono::Duration::from_std(wait).ok())
             .map(|wait| Utc::now() + wait)
     };
     let record = match attempted {
