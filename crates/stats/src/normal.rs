@@ -134,8 +134,9 @@ pub(crate) fn norm_ppf(p: f64) -> f64 {
         return -norm_ppf(1.0 - p);
     }
     let t = (-2.0 * p.ln()).sqrt();
-    let mut x = -(t - (2.515_517 + 0.802_853 * t + 0.010_328 * t * t)
-        / (1.0 + 1.432_788 * t + 0.189_269 * t * t + 0.001_308 * t * t * t));
+    let mut x = -(t
+        - (2.515_517 + 0.802_853 * t + 0.010_328 * t * t)
+            / (1.0 + 1.432_788 * t + 0.189_269 * t * t + 0.001_308 * t * t * t));
     for _ in 0..3 {
         let error = norm_cdf(x) - p;
         // error / φ(x), with φ the standard normal density.

@@ -75,7 +75,12 @@ fn student_t_tail_matches_closed_forms() {
         (1e3, 0.000_636_619_560_161_118),
         (-1e8, 6.366_197_723_675_814e-9),
     ] {
-        assert_relative(student_t_two_sided(t, 1.0), want, 1e-12, &format!("t = {t}, df = 1"));
+        assert_relative(
+            student_t_two_sided(t, 1.0),
+            want,
+            1e-12,
+            &format!("t = {t}, df = 1"),
+        );
     }
     for (t, want) in [
         (0.1, 0.929_465_438_414_140_2),
@@ -84,22 +89,42 @@ fn student_t_tail_matches_closed_forms() {
         (1e3, 9.999_985_000_025e-7),
         (1e8, 1e-16),
     ] {
-        assert_relative(student_t_two_sided(t, 2.0), want, 1e-12, &format!("t = {t}, df = 2"));
+        assert_relative(
+            student_t_two_sided(t, 2.0),
+            want,
+            1e-12,
+            &format!("t = {t}, df = 2"),
+        );
     }
     assert_eq!(student_t_two_sided(0.0, 5.0), 1.0);
     assert_eq!(student_t_two_sided(f64::INFINITY, 5.0), 0.0);
     assert!(student_t_two_sided(1.0, 0.0).is_nan());
     assert!(student_t_two_sided(1.0, -1.0).is_nan());
     // An infinite df is the normal distribution.
-    assert_relative(student_t_two_sided(1.959_963_984_540_054, f64::INFINITY), 0.05, 1e-14, "z");
+    assert_relative(
+        student_t_two_sided(1.959_963_984_540_054, f64::INFINITY),
+        0.05,
+        1e-14,
+        "z",
+    );
 }
 
 #[test]
 fn arguments_outside_the_domain_give_nan_not_a_panic() {
-    for (a, b, x) in [(0.0, 1.0, 0.5), (1.0, -1.0, 0.5), (1.0, 1.0, 1.5), (f64::NAN, 1.0, 0.5)] {
+    for (a, b, x) in [
+        (0.0, 1.0, 0.5),
+        (1.0, -1.0, 0.5),
+        (1.0, 1.0, 1.5),
+        (f64::NAN, 1.0, 0.5),
+    ] {
         assert!(beta_reg(a, b, x, 1.0 - x).is_nan(), "I_{x}({a}, {b})");
     }
-    for (a, x) in [(0.0, 1.0), (1.0, -1.0), (f64::INFINITY, 1.0), (1.0, f64::NAN)] {
+    for (a, x) in [
+        (0.0, 1.0),
+        (1.0, -1.0),
+        (f64::INFINITY, 1.0),
+        (1.0, f64::NAN),
+    ] {
         assert!(gamma_q(a, x).is_nan(), "Q({a}, {x})");
     }
 }
