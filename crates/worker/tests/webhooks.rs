@@ -81,6 +81,20 @@ async fn endpoint(fx: &Fixture, url: &str, events: &[&str]) -> WebhookEndpoint {
     endpoint
 }
 
+/// An endpoint at a local receiver, subscribed to `event`, with one such
+/// event queued for it.
+async fn endpoint_with_queued_event(fx: &Fixture, rx: &Receiver, event: &str) -> WebhookEndpoint {
+    let url = serve(rx.clone()).await;
+    let ep = endpoint(fx, &url, &[event]).await;
+    let payload = event_payload(event, serde_json::json!({"job_id": "x"}));
+    fx.storage
+        .webhooks
+        .enqueue_event(fx.org, &fx.project, event, &payload)
+        .await
+        .unwrap();
+    ep
+}
+
 fn fast(allow_private: bool) -> WebhookConfig {
     WebhookConfig {
         allow_private,
@@ -168,14 +182,7 @@ async fn a_finished_job_is_delivered_signed_and_retried_after_a_500() {
 async fn a_private_target_is_refused_unless_allowed() {
     let fx = fixture().await;
     let rx = Receiver::default();
-    let url = serve(rx.clone()).await;
-    let ep = endpoint(&fx, &url, &["auto_eval.completed"]).await;
-    let payload = event_payload("auto_eval.completed", serde_json::json!({"job_id": "x"}));
-    fx.storage
-        .webhooks
-        .enqueue_event(fx.org, &fx.project, "auto_eval.completed", &payload)
-        .await
-        .unwrap();
+    let ep = endpoint_with_queued_event(&fx, &rx, "auto_eval.completed").await;
     let shutdown = CancellationToken::new();
     let handle = spawn_webhook_deliverer(fx.storage.clone(), fast(false), shutdown.clone());
     let storage = fx.storage.clone();
@@ -214,14 +221,7 @@ async fn a_failing_endpoint_is_given_up_after_the_schedule() {
     let fx = fixture().await;
     let rx = Receiver::default();
     rx.script.lock().unwrap().extend([503, 503, 503, 503]);
-    let url = serve(rx.clone()).await;
-    let ep = endpoint(&fx, &url, &["auto_eval.flagged"]).await;
-    let payload = event_payload("auto_eval.flagged", serde_json::json!({"job_id": "x"}));
-    fx.storage
-        .webhooks
-        .enqueue_event(fx.org, &fx.project, "auto_eval.flagged", &payload)
-        .await
-        .unwrap();
+    let ep = endpoint_with_queued_event(&fx, &rx, "auto_eval.flagged").await;
     let shutdown = CancellationToken::new();
     let handle = spawn_webhook_deliverer(fx.storage.clone(), fast(true), shutdown.clone());
     let storage = fx.storage.clone();
@@ -258,14 +258,7 @@ async fn a_failed_attempt_stores_the_next_one_at_the_webhook_policys_wait() {
     let fx = fixture().await;
     let rx = Receiver::default();
     rx.script.lock().unwrap().push(503);
-    let url = serve(rx.clone()).await;
-    let ep = endpoint(&fx, &url, &["auto_eval.flagged"]).await;
-    let payload = event_payload("auto_eval.flagged", serde_json::json!({"job_id": "x"}));
-    fx.storage
-        .webhooks
-        .enqueue_event(fx.org, &fx.project, "auto_eval.flagged", &payload)
-        .await
-        .unwrap();
+    let ep = endpoint_with_queued_event(&fx, &rx, "auto_eval.flagged").await;
     // The production schedule, not a test one.
     let config = WebhookConfig {
         allow_private: true,

@@ -56,7 +56,6 @@ pub fn spawn_webhook_deliverer(
     config: WebhookConfig,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::spawn(async move {
         let mut set = JoinSet::new();
         for _ in 0..config.concurrency.max(1) {
@@ -125,6 +124,9 @@ pub async fn deliver(
     delivery: &WebhookDelivery,
     endpoint: &WebhookEndpoint,
 ) {
+    // reqwest is built without a default TLS crypto provider; the first
+    // delivery installs ring's (a no-op once one is installed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let attempted = attempt(config, delivery, endpoint).await;
     let attempt_no = delivery.attempts.saturating_add(1);
     let retry_at = |_: ()| {
