@@ -28,24 +28,50 @@ struct FloodCounts {
     unauthorized: AtomicU64,
 }
 
+/// One measured run: its label, whether bad keys flood the server, and the
+/// configuration file the server is started with.
+struct Run<'a> {
+    name: &'a str,
+    flood: bool,
+    config: Option<&'a str>,
+}
+
 pub async fn run(db: &str) {
-    let limit_off = tempfile::NamedTempFile::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let limit_off = dir.path().join("limit-off.toml");
     std::fs::write(
-        limit_off.path(),
+        &limit_off,
         "[limits]\nfailed_auth_per_minute = 4000000000\n",
     )
     .unwrap();
-    let limit_off_path = limit_off.path().display().to_string();
-    let runs: [(&str, bool, Vec<(&str, &str)>); 3] = [
-        ("no flood", false, vec![]),
-        ("flood, failed-auth limit 60/min (default)", true, vec![]),
-        (
-            "flood, failed-auth limit out of reach",
-            true,
-            vec![("EVALGUARD_CONFIG", limit_off_path.as_str())],
-        ),
+    let limit_off = limit_off.display().to_string();
+    let runs = [
+        Run {
+            name: "no flood",
+            flood: false,
+            config: None,
+        },
+        Run {
+            name: "flood, failed-auth limit 60/min (default)",
+            flood: true,
+            config: None,
+        },
+        Run {
+            name: "flood, failed-auth limit out of reach",
+            flood: true,
+            config: Some(limit_off.as_str()),
+        },
     ];
-    for (name, flood, env) in runs {
+    for Run {
+        name,
+        flood,
+        config,
+    } in runs
+    {
+        let env: Vec<(&str, &str)> = config
+            .map(|path| ("EVALGUARD_CONFIG", path))
+            .into_iter()
+            .collect();
         let server = start_server(db, 0, &env).await;
         let (latencies, counts, flood_secs) = measure(&server, flood).await;
         let sent = counts.sent.load(Ordering::Relaxed);
