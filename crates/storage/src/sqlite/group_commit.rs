@@ -12,13 +12,12 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use evalguard_domain::Job;
-use sqlx::sqlite::SqlitePool;
+use evalguard_domain::{Job, Progress, Usage};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{Acquire, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::jobs::insert_or_find_job;
-use super::{Durability, Result, begin_write};
+use super::{Durability, Result, SqliteStore, begin_write, conflict_or, micros, to_json};
 use crate::error::StorageError;
 use crate::model::NewJob;
 
@@ -124,4 +123,49 @@ async fn store_in_savepoint(
         savepoint.rollback().await?;
     }
     Ok(answer)
+}
+
+/// Stores `job`, or finds the job its idempotency key already names: (the
+/// job, whether it is new). Runs inside its savepoint of a group, so it
+/// neither begins nor commits.
+async fn insert_or_find_job(conn: &mut SqliteConnection, job: &NewJob) -> Result<(Job, bool)> {
+    if let Some(key) = &job.idempotency_key {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = ? AND idempotency_key = ?")
+                .bind(job.org_id.0.to_string())
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(id) = existing {
+            let (existing, request, _) = SqliteStore::fetch_job(&mut *conn, &id)
+                .await?
+                .ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
+            if request != job.request {
+                return Err(StorageError::IdempotencyKeyReused);
+            }
+            return Ok((existing, false));
+        }
+    }
+    let id = job.id.0.to_string();
+    sqlx::query(
+        "INSERT INTO jobs (id, org_id, project_id, status, request, created_at, progress, usage, summary, flags,
+                           idempotency_key)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, '{}', '[]', ?)",
+    )
+    .bind(&id)
+    .bind(job.org_id.0.to_string())
+    .bind(job.request.target.project_id.as_str())
+    .bind(to_json(&job.request)?)
+    .bind(micros(job.created_at))
+    // `total` is the number of samples selected, known once the job is planned.
+    .bind(to_json(&Progress::default())?)
+    .bind(to_json(&Usage::default())?)
+    .bind(&job.idempotency_key)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_or(e, format!("job {id}")))?;
+    let (stored, _, _) = SqliteStore::fetch_job(&mut *conn, &id)
+        .await?
+        .ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
+    Ok((stored, true))
 }

@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use chrono::Utc;
 use evalguard_domain::job::{AutoEvalRequest, JobStatus};
 use evalguard_domain::{Job, JobId, OrgId, Progress, Usage};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::webhooks::insert_deliveries;
 use super::{
-    Durability, Result, SqliteStore, conflict_or, from_json, from_json_opt, from_micros,
-    from_micros_opt, lease_micros, micros, parse_uuid, to_json,
+    Durability, Result, SqliteStore, from_json, from_json_opt, from_micros, from_micros_opt,
+    lease_micros, micros, parse_uuid, to_json,
 };
 use crate::error::StorageError;
 use crate::model::{ClaimedJob, JobCompletion, JobFilter, JobPlan, LeaseState, NewJob, QueueDepth};
@@ -51,56 +51,11 @@ fn job_from_row(row: &SqliteRow) -> Result<(Job, AutoEvalRequest, u32)> {
     Ok((job, request, attempts))
 }
 
-/// Stores `job`, or finds the job its idempotency key already names: (the
-/// job, whether it is new). Runs inside a group commit's savepoint (see
-/// `group_commit`), so it neither begins nor commits.
-pub(super) async fn insert_or_find_job(
-    conn: &mut SqliteConnection,
-    job: &NewJob,
-) -> Result<(Job, bool)> {
-    if let Some(key) = &job.idempotency_key {
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = ? AND idempotency_key = ?")
-                .bind(job.org_id.0.to_string())
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some(id) = existing {
-            let (existing, request, _) = SqliteStore::fetch_job(&mut *conn, &id)
-                .await?
-                .ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
-            if request != job.request {
-                return Err(StorageError::IdempotencyKeyReused);
-            }
-            return Ok((existing, false));
-        }
-    }
-    let id = job.id.0.to_string();
-    sqlx::query(
-        "INSERT INTO jobs (id, org_id, project_id, status, request, created_at, progress, usage, summary, flags,
-                           idempotency_key)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, '{}', '[]', ?)",
-    )
-    .bind(&id)
-    .bind(job.org_id.0.to_string())
-    .bind(job.request.target.project_id.as_str())
-    .bind(to_json(&job.request)?)
-    .bind(micros(job.created_at))
-    // `total` is the number of samples selected, known once the job is planned.
-    .bind(to_json(&Progress::default())?)
-    .bind(to_json(&Usage::default())?)
-    .bind(&job.idempotency_key)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| conflict_or(e, format!("job {id}")))?;
-    let (stored, _, _) = SqliteStore::fetch_job(&mut *conn, &id)
-        .await?
-        .ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
-    Ok((stored, true))
-}
-
 impl SqliteStore {
-    async fn fetch_job<'e, E>(executor: E, id: &str) -> Result<Option<(Job, AutoEvalRequest, u32)>>
+    pub(super) async fn fetch_job<'e, E>(
+        executor: E,
+        id: &str,
+    ) -> Result<Option<(Job, AutoEvalRequest, u32)>>
     where
         E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
     {
