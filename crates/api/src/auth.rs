@@ -142,7 +142,10 @@ async fn resolve_principal(
         return Ok(principal);
     }
     let budget = ctx.failed_auth.peek(client, now);
-    if !budget.allowed {
+    let verified_before = presented
+        .as_ref()
+        .is_ok_and(|key| ctx.keys.was_verified(key));
+    if !budget.allowed && !verified_before {
         return Err(ApiError::RateLimited {
             retry_after_secs: budget.retry_after_secs,
         });

@@ -46,6 +46,18 @@ impl KeyCache {
         (fresh && presented.matches(&entry.hash)).then(|| entry.principal.clone())
     }
 
+    /// Whether the presented key is one this process verified before, fresh
+    /// or not: its id is cached and it matches the stored hash. Such a key is
+    /// not a guess, so when its entry has expired it is read again even from
+    /// an address out of failed authentications (otherwise a flood from a
+    /// shared address would lock out a valid key every `ttl`).
+    pub fn was_verified(&self, presented: &PresentedKey<'_>) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(presented.key_id)
+            .is_some_and(|entry| presented.matches(&entry.hash))
+    }
+
     /// Remembers a key just verified against the database (never a revoked one).
     pub fn insert(&self, hash: String, principal: Principal, now: Instant) {
         if self.ttl.is_zero() {

@@ -15,6 +15,10 @@ pub enum StorageError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shared transaction of a group of job enqueues failed (SQLite's
+    /// group commit): none of the group was stored.
+    #[error("the enqueue was not stored: {0}")]
+    GroupCommit(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -5,7 +5,13 @@
 //!
 //! `cargo build --release && cargo run --release -p evalguard --example bench -- --db sqlite`
 //! `--scenario judge` runs the judge benchmark instead (see `judge.rs`),
-//! `--scenario otlp` the OTLP trace ingest benchmark (see `otlp.rs`).
+//! `--scenario otlp` the OTLP trace ingest benchmark (see `otlp.rs`),
+//! `--scenario auth-flood` a valid key's latency under a flood of unknown
+//! keys (see `auth_flood.rs`), `--scenario trigger` only the trigger latency,
+//! on an idle server and on one whose worker is running jobs (see
+//! `trigger.rs`; the A/B measurement of SQLite's group commit).
+//! `EVALGUARD_BENCH_SERVER` names another `evalguard` binary to measure
+//! (e.g. a copy built from an older commit), for A/B runs with one bench.
 //! (`--db postgres` uses EVALGUARD_TEST_POSTGRES_URL to create a fresh database).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,9 +22,11 @@ use evalguard_client::{Client, CreateAutoEval, Job, JobStatus, Target};
 use evalguard_domain::ProjectId;
 use serde_json::{Value, json};
 
+mod auth_flood;
 mod judge;
 mod otlp;
 mod server;
+mod trigger;
 
 use server::{Server, cpu_seconds, start_server};
 
@@ -99,7 +107,7 @@ pub async fn post_concurrently(
 }
 
 /// Open-loop load of `rate` triggers/s for `secs`; returns sorted latencies in ms.
-async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
+pub async fn trigger_latency(server: &Server, rate: u64, secs: u64) -> Vec<f64> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -154,7 +162,7 @@ const DETERMINISTIC: [&str; 7] = [
 ];
 
 /// Sends `n` samples of `model` (indices from `start`), each passed through `edit`.
-async fn send_traffic(
+pub async fn send_traffic(
     server: &Server,
     model: &str,
     start: usize,
@@ -184,7 +192,7 @@ async fn send_traffic(
 }
 
 /// Runs one job with the deterministic scorers: (the finished job, wall s, server CPU s).
-async fn run_job(server: &Server, model: &str, prompt: &str, n: usize) -> (Job, f64, f64) {
+pub async fn run_job(server: &Server, model: &str, prompt: &str, n: usize) -> (Job, f64, f64) {
     let client = Client::new(&server.base, &server.key).unwrap();
     let cpu_before = cpu_seconds(server.child.id());
     let started = Instant::now();
@@ -246,7 +254,7 @@ async fn flagged_job(server: &Server, n: usize) -> (Job, f64, f64) {
     run_job(server, "model-new", "answer-v1", n).await
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -276,6 +284,14 @@ async fn main() {
         otlp::run(&db, 100).await;
         return;
     }
+    if scenario == "auth-flood" {
+        auth_flood::run(&db).await;
+        return;
+    }
+    if scenario == "trigger" {
+        trigger::run(&db).await;
+        return;
+    }
 
     let server = start_server(&db, 0, &[]).await;
     let _ = ingest(&server, 5, 4).await; // warm-up
@@ -286,13 +302,7 @@ async fn main() {
     let server = start_server(&db, 0, &[]).await;
     let _ = trigger_latency(&server, 100, 1).await; // warm-up
     let lat = trigger_latency(&server, 500, 10).await;
-    println!(
-        "auto-eval trigger at 500 req/s for 10 s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} requests)",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0),
-        lat.len()
-    );
+    trigger::print_line("auto-eval trigger at 500 req/s for 10 s", &lat);
     drop(server);
 
     let server = start_server(&db, 1, &[]).await;

@@ -31,6 +31,9 @@ impl Drop for Server {
 }
 
 pub fn server_binary() -> PathBuf {
+    if let Some(other) = std::env::var_os("EVALGUARD_BENCH_SERVER") {
+        return PathBuf::from(other);
+    }
     // target/release/examples/bench -> target/release/evalguard
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().join("evalguard")

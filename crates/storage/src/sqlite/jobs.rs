@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::webhooks::insert_deliveries;
 use super::{
-    Result, SqliteStore, conflict_or, from_json, from_json_opt, from_micros, from_micros_opt,
+    Durability, Result, SqliteStore, from_json, from_json_opt, from_micros, from_micros_opt,
     lease_micros, micros, parse_uuid, to_json,
 };
 use crate::error::StorageError;
@@ -52,7 +52,10 @@ fn job_from_row(row: &SqliteRow) -> Result<(Job, AutoEvalRequest, u32)> {
 }
 
 impl SqliteStore {
-    async fn fetch_job<'e, E>(executor: E, id: &str) -> Result<Option<(Job, AutoEvalRequest, u32)>>
+    pub(super) async fn fetch_job<'e, E>(
+        executor: E,
+        id: &str,
+    ) -> Result<Option<(Job, AutoEvalRequest, u32)>>
     where
         E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
     {
@@ -80,47 +83,7 @@ impl SqliteStore {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(&self, job: NewJob) -> Result<(Job, bool)> {
-        let mut tx = self.write_tx().await?;
-        if let Some(key) = &job.idempotency_key {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = ? AND idempotency_key = ?")
-                    .bind(job.org_id.0.to_string())
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(id) = existing {
-                let found = Self::fetch_job(&mut *tx, &id).await?;
-                tx.commit().await?;
-                let (existing, request, _) =
-                    found.ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
-                if request != job.request {
-                    return Err(StorageError::IdempotencyKeyReused);
-                }
-                return Ok((existing, false));
-            }
-        }
-        let id = job.id.0.to_string();
-        sqlx::query(
-            "INSERT INTO jobs (id, org_id, project_id, status, request, created_at, progress, usage, summary, flags,
-                               idempotency_key)
-             VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, '{}', '[]', ?)",
-        )
-        .bind(&id)
-        .bind(job.org_id.0.to_string())
-        .bind(job.request.target.project_id.as_str())
-        .bind(to_json(&job.request)?)
-        .bind(micros(job.created_at))
-        // `total` is the number of samples selected, known once the job is planned.
-        .bind(to_json(&Progress::default())?)
-        .bind(to_json(&Usage::default())?)
-        .bind(&job.idempotency_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_or(e, format!("job {id}")))?;
-        let stored = Self::fetch_job(&mut *tx, &id).await?;
-        tx.commit().await?;
-        let (job, _, _) = stored.ok_or_else(|| StorageError::NotFound(format!("job {id}")))?;
-        Ok((job, true))
+        self.enqueues.enqueue(job).await
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>> {
@@ -210,7 +173,7 @@ impl JobStore for SqliteStore {
         if runnable.is_none() {
             return Ok(None);
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let candidate: Option<String> = sqlx::query_scalar(RUNNABLE)
             .bind(now)
             .fetch_optional(&mut *tx)
@@ -241,7 +204,7 @@ impl JobStore for SqliteStore {
 
     async fn heartbeat(&self, id: JobId, worker: &str, lease: Duration) -> Result<LeaseState> {
         let expires = micros(Utc::now()).saturating_add(lease_micros(lease));
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let done = sqlx::query(
             "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
         )
@@ -259,7 +222,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn release_job(&self, id: JobId, worker: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         sqlx::query(
             "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL
              WHERE id = ? AND lease_owner = ? AND status = 'running'",
@@ -273,7 +236,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn save_plan(&self, id: JobId, plan: &JobPlan) -> Result<JobPlan> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         sqlx::query("UPDATE jobs SET plan = ? WHERE id = ? AND plan IS NULL")
             .bind(to_json(plan)?)
             .bind(id.0.to_string())
@@ -307,7 +270,7 @@ impl JobStore for SqliteStore {
         progress: Progress,
         usage: &Usage,
     ) -> Result<LeaseState> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let done = sqlx::query(
             "UPDATE jobs SET progress = ?, usage = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
         )
@@ -331,7 +294,7 @@ impl JobStore for SqliteStore {
         worker: &str,
         completion: &JobCompletion,
     ) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let owner: Option<(String, String)> = sqlx::query_as(
             "UPDATE jobs SET status = ?, finished_at = ?, progress = ?, partial = ?, stop_reason = ?, summary = ?,
                              flags = ?, warnings = ?, usage = ?, baseline = ?, error = ?, lease_expires_at = NULL

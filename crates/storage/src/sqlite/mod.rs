@@ -2,14 +2,18 @@
 //! write transaction opens with `BEGIN IMMEDIATE`, so two writers never
 //! deadlock upgrading a read lock) and a pool of readers.
 //!
-//! Durability: `synchronous=FULL`, so every commit (an accepted job, an
-//! ingested batch) is fsynced to the WAL before the client hears about it and
-//! survives an OS crash or power loss, not only a process crash. With WAL
-//! that costs one fsync per write transaction, which batching amortises.
+//! Durability is chosen per write transaction ([`Durability`]): a commit
+//! that accepts something a client is told is stored (a job, an ingested
+//! batch, a key) runs with `synchronous=FULL`, i.e. it is fsynced to the WAL
+//! before the client hears about it and survives an OS crash or power loss.
+//! Worker bookkeeping commits with `NORMAL` (no fsync); see [`Durability`]
+//! for why losing one is safe. Concurrent job enqueues share one commit
+//! (see `group_commit`), so the fsync is paid once per group, not per job.
 //!
 //! Times are stored as integer microseconds since the epoch; JSON values as TEXT.
 
 mod access;
+mod group_commit;
 mod jobs;
 mod people;
 mod projects;
@@ -101,6 +105,39 @@ fn migrator() -> Migrator {
     )
 }
 
+/// What a write transaction's commit must survive: an explicit choice at
+/// every write, because it decides both the cost of the commit (an fsync or
+/// not) and what a power loss can take back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// The commit accepts something a client is told is stored (a `202` for
+    /// a job or traffic, a key, a person, a project, a deletion): fsynced to
+    /// the WAL before the commit returns (`synchronous=FULL`).
+    Accepted,
+    /// Worker bookkeeping (claims, leases, plans, progress, results, verdict
+    /// cache, finishing, webhook delivery attempts): written to the WAL
+    /// without an fsync (`synchronous=NORMAL`). A power loss can lose only
+    /// the newest WAL frames (each frame's checksum chains on the previous
+    /// one, so recovery stops at the first missing frame), and the next
+    /// `Accepted` commit's fsync makes every earlier frame durable. So what
+    /// can be lost is a suffix of bookkeeping written after the last accepted
+    /// commit: the job is still in the durable queue and runs again from the
+    /// state before it, as after a worker crash.
+    Bookkeeping,
+}
+
+impl Durability {
+    /// `PRAGMA synchronous` is per connection and stays set, so every write
+    /// transaction sets its own on the single writer connection, in the
+    /// same round trip as its `BEGIN` (SQLite runs both statements).
+    fn begin_statement(self) -> &'static str {
+        match self {
+            Durability::Accepted => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+            Durability::Bookkeeping => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+        }
+    }
+}
+
 /// The SQLite implementation of every storage trait.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -110,6 +147,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Write transactions begun, for the checkpointer.
     writes: Arc<AtomicU64>,
+    /// Job enqueues waiting to be committed together.
+    enqueues: group_commit::Enqueuer,
 }
 
 impl SqliteStore {
@@ -149,10 +188,13 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
+        let writes = Arc::new(AtomicU64::new(0));
+        let enqueues = group_commit::Enqueuer::spawn(writer.clone(), writes.clone());
         let store = Self {
             writer,
             reader,
-            writes: Arc::new(AtomicU64::new(0)),
+            writes,
+            enqueues,
         };
         store.migrate().await?;
         if !in_memory {
@@ -167,8 +209,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The writer's `PRAGMA synchronous` (2 = FULL): what every commit waits
-    /// for before it returns, i.e. the durability of an accepted request.
+    /// The writer's `PRAGMA synchronous` as the last write transaction set
+    /// it (2 = FULL for [`Durability::Accepted`], 1 = NORMAL for
+    /// [`Durability::Bookkeeping`]): what that commit waited for.
     pub async fn writer_synchronous(&self) -> Result<i64> {
         let (mode,): (i64,) = sqlx::query_as("PRAGMA synchronous")
             .fetch_one(&self.writer)
@@ -176,11 +219,28 @@ impl SqliteStore {
         Ok(mode)
     }
 
-    /// A write transaction holding the database's write lock from its start.
+    /// A write transaction that accepts what a client is told is stored
+    /// ([`Durability::Accepted`]): the default, so a write that does not
+    /// say otherwise is durable.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        self.write_tx_for(Durability::Accepted).await
     }
+
+    /// A write transaction holding the database's write lock from its start,
+    /// committing with the given durability.
+    async fn write_tx_for(&self, durability: Durability) -> Result<Transaction<'static, Sqlite>> {
+        begin_write(&self.writer, &self.writes, durability).await
+    }
+}
+
+/// Begins a write transaction on the single writer connection.
+async fn begin_write(
+    writer: &SqlitePool,
+    writes: &AtomicU64,
+    durability: Durability,
+) -> Result<Transaction<'static, Sqlite>> {
+    writes.fetch_add(1, Ordering::Relaxed);
+    Ok(writer.begin_with(durability.begin_statement()).await?)
 }
 
 /// Checkpoints the WAL into the database file off the write path. With

@@ -7,7 +7,7 @@ use evalguard_domain::scoring::SampleRole;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Result, SqliteStore, from_json, micros};
+use super::{Durability, Result, SqliteStore, from_json, micros};
 use crate::error::StorageError;
 use crate::model::StoredResult;
 use crate::storable::storable_json;
@@ -55,7 +55,7 @@ impl ResultStore for SqliteStore {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         for (chunk, json) in results
             .chunks(ROWS_PER_STATEMENT)
             .zip(encoded.chunks(ROWS_PER_STATEMENT))
@@ -132,7 +132,7 @@ impl JudgeCacheStore for SqliteStore {
     }
 
     async fn put_verdict(&self, key: &str, verdict: &serde_json::Value) -> Result<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         sqlx::query(
             "INSERT INTO judge_cache (key, verdict, created_at) VALUES (?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict, created_at = excluded.created_at",
@@ -151,7 +151,7 @@ impl JudgeCacheStore for SqliteStore {
             return Ok(());
         }
         let now = micros(Utc::now());
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         // 300 rows of 3 parameters stay far below SQLite's variable limit.
         for chunk in entries.chunks(300) {
             let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use evalguard_domain::{OrgId, ProjectId};
 use sqlx::AssertSqlSafe;
 
-use super::{Result, SqliteStore, micros};
+use super::{Durability, Result, SqliteStore, micros};
 use crate::model::TrafficSelection;
 use crate::traits::RetentionStore;
 
@@ -19,7 +19,7 @@ impl SqliteStore {
         cutoff: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let done = sqlx::query(sql)
             .bind(micros(cutoff))
             .bind(i64::from(limit))

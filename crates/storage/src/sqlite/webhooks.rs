@@ -12,8 +12,8 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{
-    Result, SqliteStore, conflict_or, from_json, from_micros, from_micros_opt, lease_micros,
-    micros, parse_project, parse_uuid, to_json,
+    Durability, Result, SqliteStore, conflict_or, from_json, from_micros, from_micros_opt,
+    lease_micros, micros, parse_project, parse_uuid, to_json,
 };
 use crate::model::{DeliveryAttempt, WebhookDelivery, WebhookEndpoint};
 use crate::traits::WebhookStore;
@@ -176,7 +176,7 @@ impl WebhookStore for SqliteStore {
         if due.is_none() {
             return Ok(None);
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         let candidate: Option<String> = sqlx::query_scalar(DUE)
             .bind(now)
             .fetch_optional(&mut *tx)
@@ -215,7 +215,7 @@ impl WebhookStore for SqliteStore {
         } else {
             ("failed", None, None)
         };
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_tx_for(Durability::Bookkeeping).await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
                     last_status_code = ?, last_error = ?, delivered_at = COALESCE(?, delivered_at)

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod concurrent_enqueues;
 mod fixture;
 mod jobs;
 mod leases;
@@ -63,6 +64,7 @@ contract_tests! {
     jobs::cancel_makes_a_job_terminal_once,
     jobs::queue_depth_counts_by_status,
     jobs::plans_are_saved_once,
+    concurrent_enqueues::concurrent_enqueues_each_get_their_own_answer,
     leases::one_job_is_claimed_by_exactly_one_of_many_workers,
     leases::claims_take_the_oldest_runnable_job,
     leases::an_expired_lease_is_reclaimed_with_a_new_attempt,
