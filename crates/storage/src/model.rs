@@ -219,3 +219,17 @@ pub struct TraceIngest {
     /// Samples stored earlier whose context was set from arriving documents.
     pub contexts_updated: u64,
 }
+
+/// An ingest request sent with an `Idempotency-Key`, as
+/// [`crate::TrafficStore::insert_samples_once`] remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyedRequest<'a> {
+    /// The endpoint the key is scoped to (with the organization), e.g. `traffic`.
+    pub endpoint: &'a str,
+    /// The client's `Idempotency-Key`.
+    pub key: &'a str,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub body_sha256: [u8; 32],
+    /// When the request was received.
+    pub received_at: DateTime<Utc>,
+}
