@@ -59,10 +59,7 @@ async fn stored(app: &TestApp, org: &str) -> (usize, u64) {
         .list_targets(org, &project, None, 10)
         .await
         .unwrap();
-    (
-        samples.len(),
-        targets.first().map_or(0, |t| t.sample_count),
-    )
+    (samples.len(), targets.first().map_or(0, |t| t.sample_count))
 }
 
 async fn a_repeated_request_is_answered_again_and_stored_once(db: Db) {

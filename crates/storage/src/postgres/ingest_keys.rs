@@ -44,7 +44,9 @@ pub(super) async fn claim(
     if hash != request.body_sha256 {
         return Err(StorageError::IdempotencyKeyReused);
     }
-    Ok(Some(u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0)))
+    Ok(Some(
+        u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0),
+    ))
 }
 
 /// Records what the request that claimed the key stored.

@@ -29,7 +29,9 @@ pub(super) async fn first_answer(
     if hash != request.body_sha256 {
         return Err(StorageError::IdempotencyKeyReused);
     }
-    Ok(Some(u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0)))
+    Ok(Some(
+        u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0),
+    ))
 }
 
 /// Remembers the key with what its request stored.

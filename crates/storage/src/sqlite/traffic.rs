@@ -14,7 +14,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Result, SqliteStore, ingest_keys, from_json, from_json_opt, from_micros, micros, parse_project, to_json,
+    Result, SqliteStore, from_json, from_json_opt, from_micros, ingest_keys, micros, parse_project,
+    to_json,
 };
 use crate::model::{Deployment, KeyedRequest, StoredSample};
 use crate::traits::TrafficStore;

@@ -34,7 +34,10 @@ fn documents(trace: &str, span: &str, start: u64, docs: &[&str]) -> RetrievedDoc
 async fn orgs_with_bot(db: &Db) -> (OrgId, OrgId) {
     let (a, b) = two_orgs(db).await;
     for org in [a, b] {
-        db.projects.create_project(org, &project("bot")).await.unwrap();
+        db.projects
+            .create_project(org, &project("bot"))
+            .await
+            .unwrap();
     }
     (a, b)
 }
