@@ -233,3 +233,19 @@ pub struct KeyedRequest<'a> {
     /// When the request was received.
     pub received_at: DateTime<Utc>,
 }
+
+impl KeyedRequest<'_> {
+    /// What to answer this request when its key was stored with `body_sha256`
+    /// and `stored`: the first request's count, or `IdempotencyKeyReused` when
+    /// that request had another body.
+    pub(crate) fn answer_again(
+        &self,
+        body_sha256: &[u8],
+        stored: i64,
+    ) -> Result<u64, crate::StorageError> {
+        if body_sha256 != self.body_sha256 {
+            return Err(crate::StorageError::IdempotencyKeyReused);
+        }
+        Ok(u64::try_from(stored).unwrap_or(0))
+    }
+}

@@ -40,13 +40,12 @@ pub(super) async fn claim(
     .bind(request.key)
     .fetch_one(&mut *conn)
     .await?;
-    let hash: Vec<u8> = row.try_get("body_sha256")?;
-    if hash != request.body_sha256 {
-        return Err(StorageError::IdempotencyKeyReused);
-    }
-    Ok(Some(
-        u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0),
-    ))
+    request
+        .answer_again(
+            &row.try_get::<Vec<u8>, _>("body_sha256")?,
+            row.try_get("stored")?,
+        )
+        .map(Some)
 }
 
 /// Records what the request that claimed the key stored.

@@ -5,7 +5,6 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::{Result, micros};
-use crate::error::StorageError;
 use crate::model::KeyedRequest;
 
 /// What the first request with this key stored, or `None` when the key is
@@ -25,13 +24,12 @@ pub(super) async fn first_answer(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let hash: Vec<u8> = row.try_get("body_sha256")?;
-    if hash != request.body_sha256 {
-        return Err(StorageError::IdempotencyKeyReused);
-    }
-    Ok(Some(
-        u64::try_from(row.try_get::<i64, _>("stored")?).unwrap_or(0),
-    ))
+    request
+        .answer_again(
+            &row.try_get::<Vec<u8>, _>("body_sha256")?,
+            row.try_get("stored")?,
+        )
+        .map(Some)
 }
 
 /// Remembers the key with what its request stored.
