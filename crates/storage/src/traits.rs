@@ -135,9 +135,8 @@ pub trait TraceContextStore: Send + Sync {
     /// stored documents keeps its own); inserts the samples exactly as
     /// [`TrafficStore::insert_samples`] does; and sets the context of the
     /// already stored samples of every trace that received documents.
-    /// Of concurrent calls for the same trace neither order loses the context
-    /// (SQLite runs them one after the other; on PostgreSQL each sets again,
-    /// once committed, the context of the traces it may have missed).
+    /// Concurrent calls for the same trace are serialised, so neither order
+    /// loses the context.
     async fn ingest_traces(
         &self,
         org: OrgId,
