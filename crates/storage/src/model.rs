@@ -219,3 +219,33 @@ pub struct TraceIngest {
     /// Samples stored earlier whose context was set from arriving documents.
     pub contexts_updated: u64,
 }
+
+/// An ingest request sent with an `Idempotency-Key`, as
+/// [`crate::TrafficStore::insert_samples_once`] remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyedRequest<'a> {
+    /// The endpoint the key is scoped to (with the organization), e.g. `traffic`.
+    pub endpoint: &'a str,
+    /// The client's `Idempotency-Key`.
+    pub key: &'a str,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub body_sha256: [u8; 32],
+    /// When the request was received.
+    pub received_at: DateTime<Utc>,
+}
+
+impl KeyedRequest<'_> {
+    /// What to answer this request when its key was stored with `body_sha256`
+    /// and `stored`: the first request's count, or `IdempotencyKeyReused` when
+    /// that request had another body.
+    pub(crate) fn answer_again(
+        &self,
+        body_sha256: &[u8],
+        stored: i64,
+    ) -> Result<u64, crate::StorageError> {
+        if body_sha256 != self.body_sha256 {
+            return Err(crate::StorageError::IdempotencyKeyReused);
+        }
+        Ok(u64::try_from(stored).unwrap_or(0))
+    }
+}

@@ -86,6 +86,16 @@ pub trait TrafficStore: Send + Sync {
     /// Stores a batch in one transaction, all or nothing. A sample whose `id`
     /// exists in its project is skipped. Returns how many were newly stored.
     async fn insert_samples(&self, org: OrgId, samples: &[TrafficSample]) -> Result<u64>;
+    /// [`TrafficStore::insert_samples`] under an idempotency key, remembered in
+    /// the same transaction: the first request with the key stores the batch;
+    /// a repeat with the same body stores nothing and returns the first
+    /// request's count; the key with another body is `IdempotencyKeyReused`.
+    async fn insert_samples_once(
+        &self,
+        org: OrgId,
+        samples: &[TrafficSample],
+        request: &KeyedRequest<'_>,
+    ) -> Result<u64>;
     /// The most recent samples of a target (timestamp, then key, descending),
     /// only those strictly older than `older_than` (timestamp, key) when given.
     async fn recent_samples(

@@ -42,7 +42,8 @@ pub(crate) struct ResultList {
     pub next_cursor: Option<String>,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The `Idempotency-Key` header, checked (auto-eval and traffic ingest).
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get("idempotency-key") else {
         return Ok(None);
     };

@@ -7,12 +7,15 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use evalguard_domain::traffic::SampleInput;
 use evalguard_domain::{ProjectId, Role, TrafficSample};
+use evalguard_storage::KeyedRequest;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use super::jobs::idempotency_key;
 use super::unknown_project;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -37,6 +40,19 @@ pub(crate) struct TrafficAccepted {
 pub(crate) struct TrafficBody {
     #[schema(min_items = 1, max_items = 10000)]
     pub samples: Vec<SampleInput>,
+}
+
+/// What `Idempotency-Key` is scoped to, with the organization.
+const ENDPOINT: &str = "traffic";
+
+/// Parses and checks a whole batch, and hashes the body when the request
+/// carries an idempotency key: the samples and the hash, or the first error.
+fn parse_keyed_batch(
+    bytes: &[u8],
+    keyed: bool,
+) -> Result<(Vec<TrafficSample>, Option<[u8; 32]>), ApiError> {
+    let samples = parse_batch(bytes)?;
+    Ok((samples, keyed.then(|| Sha256::digest(bytes).into())))
 }
 
 /// Parses and checks a whole batch: the samples, or the first error.
@@ -68,20 +84,29 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<TrafficSample>, ApiError> {
 /// Stores a batch of 1 to 10,000 production samples, all or nothing: the
 /// first bad value refuses the whole batch with a `400` naming it
 /// (`samples[17].model`). A sample whose `id` was seen before in its project
-/// is not stored twice. Role: member.
+/// is not stored twice.
+///
+/// `Idempotency-Key` is scoped to the organization and this endpoint: a
+/// repeat with the same body stores nothing and gets the first answer again;
+/// the key with another body is a `422` `idempotency_key_reused`. Role: member.
 #[utoipa::path(post, path = "/api/v1/traffic", tag = "traffic",
     request_body = TrafficBody,
-    responses((status = 202, description = "Every sample accepted", body = TrafficAccepted)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeated request with the same key and body is stored once and answered as the first")),
+    responses((status = 202, description = "Every sample accepted", body = TrafficAccepted),
+              (status = 422, description = "The Idempotency-Key was used with a different body (`idempotency_key_reused`)", body = crate::openapi::ErrorBody)))]
 pub(crate) async fn ingest(
     State(ctx): State<Shared>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBytes(bytes): JsonBytes,
 ) -> Result<(StatusCode, Json<TrafficAccepted>), ApiError> {
     caller.require_role(Role::Member)?;
-    let samples = if bytes.len() < PARSE_INLINE_BELOW {
-        parse_batch(&bytes)?
+    let key = idempotency_key(&headers)?;
+    let keyed = key.is_some();
+    let (samples, body_sha256) = if bytes.len() < PARSE_INLINE_BELOW {
+        parse_keyed_batch(&bytes, keyed)?
     } else {
-        tokio::task::spawn_blocking(move || parse_batch(&bytes))
+        tokio::task::spawn_blocking(move || parse_keyed_batch(&bytes, keyed))
             .await
             .map_err(|e| ApiError::Internal(format!("traffic parsing task failed: {e}")))??
     };
@@ -110,12 +135,21 @@ pub(crate) async fn ingest(
             ));
         }
     }
-    let stored = ctx
-        .api
-        .storage
-        .traffic
-        .insert_samples(caller.0.org_id, &samples)
-        .await?;
+    let traffic = &ctx.api.storage.traffic;
+    let stored = match (key.as_deref(), body_sha256) {
+        (Some(key), Some(body_sha256)) => {
+            let request = KeyedRequest {
+                endpoint: ENDPOINT,
+                key,
+                body_sha256,
+                received_at: Utc::now(),
+            };
+            traffic
+                .insert_samples_once(caller.0.org_id, &samples, &request)
+                .await?
+        }
+        _ => traffic.insert_samples(caller.0.org_id, &samples).await?,
+    };
     crate::metrics::record_ingest(samples.len(), stored);
     Ok((
         StatusCode::ACCEPTED,

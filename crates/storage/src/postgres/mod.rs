@@ -3,6 +3,7 @@
 //! leases use the database clock so that every machine agrees on expiry.
 
 mod access;
+mod ingest_keys;
 mod jobs;
 mod people;
 mod projects;
@@ -57,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "warnings and passed",
         include_str!("../../migrations/postgres/0007_warnings_and_passed.sql"),
+    ),
+    (
+        8,
+        "ingest keys",
+        include_str!("../../migrations/postgres/0008_ingest_keys.sql"),
     ),
 ];
 

@@ -9,9 +9,9 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 
-use super::{PostgresStore, unsigned};
+use super::{PostgresStore, ingest_keys, unsigned};
 use crate::error::StorageError;
-use crate::model::{Deployment, StoredSample};
+use crate::model::{Deployment, KeyedRequest, StoredSample};
 use crate::traits::TrafficStore;
 
 const SAMPLE_COLUMNS: &str = "s.key, s.sample_id, s.project_id, s.model, s.prompt_id, s.input, s.output, \
@@ -148,6 +148,22 @@ impl TrafficStore for PostgresStore {
             return Ok(0);
         }
         insert_rows(&self.pool, org, samples).await
+    }
+
+    async fn insert_samples_once(
+        &self,
+        org: OrgId,
+        samples: &[TrafficSample],
+        request: &KeyedRequest<'_>,
+    ) -> Result<u64, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(stored) = ingest_keys::claim(&mut tx, org, request).await? {
+            return Ok(stored);
+        }
+        let stored = insert_rows(&mut *tx, org, samples).await?;
+        ingest_keys::record(&mut tx, org, request, stored).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn recent_samples(

@@ -14,6 +14,7 @@
 
 mod access;
 mod group_commit;
+mod ingest_keys;
 mod jobs;
 mod people;
 mod projects;
@@ -85,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "warnings and passed",
         include_str!("../../migrations/sqlite/0007_warnings_and_passed.sql"),
+    ),
+    (
+        8,
+        "ingest keys",
+        include_str!("../../migrations/sqlite/0008_ingest_keys.sql"),
     ),
 ];
 

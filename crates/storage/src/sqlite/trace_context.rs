@@ -92,11 +92,15 @@ impl TraceContextStore for SqliteStore {
             for (trace, context) in contexts {
                 let context = to_json(&context)?;
                 let (from, to) = sample_id_range(&trace);
+                // One range of the unique (org_id, project_id, sample_id)
+                // index per project of the organization.
                 outcome.contexts_updated += sqlx::query(
                     "UPDATE traffic SET context = ?
-                     WHERE org_id = ? AND sample_id >= ? AND sample_id < ? AND context <> ?",
+                     WHERE org_id = ? AND project_id IN (SELECT id FROM projects WHERE org_id = ?)
+                       AND sample_id >= ? AND sample_id < ? AND context <> ?",
                 )
                 .bind(context.as_str())
+                .bind(org_text.as_str())
                 .bind(org_text.as_str())
                 .bind(from)
                 .bind(to)

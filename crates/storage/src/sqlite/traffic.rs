@@ -14,9 +14,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Result, SqliteStore, from_json, from_json_opt, from_micros, micros, parse_project, to_json,
+    Result, SqliteStore, from_json, from_json_opt, from_micros, ingest_keys, micros, parse_project,
+    to_json,
 };
-use crate::model::{Deployment, StoredSample};
+use crate::model::{Deployment, KeyedRequest, StoredSample};
 use crate::traits::TrafficStore;
 
 const INSERT_HEAD: &str = "INSERT INTO traffic (org_id, project_id, sample_id, model, prompt_id, input, output, \
@@ -99,6 +100,11 @@ pub(super) async fn insert_rows<S: Borrow<TrafficSample>>(
     encoded: &[EncodedJson],
 ) -> Result<u64> {
     let org = org.0.to_string();
+    // Keys only grow (AUTOINCREMENT), and the write lock is held: the rows
+    // this call stores are exactly those above the largest key now.
+    let last_key: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(key), 0) FROM traffic")
+        .fetch_one(&mut *conn)
+        .await?;
     let mut stored = 0;
     for (chunk, json) in samples
         .chunks(ROWS_PER_STATEMENT)
@@ -131,7 +137,30 @@ pub(super) async fn insert_rows<S: Borrow<TrafficSample>>(
         }
         stored += query.execute(&mut *conn).await?.rows_affected();
     }
+    if stored > 0 {
+        count_targets(conn, last_key).await?;
+    }
     Ok(stored)
+}
+
+/// Adds the rows stored after `last_key` to the targets aggregate: one upsert
+/// per distinct target of the batch (a row trigger did one per row).
+/// `NOT INDEXED` keeps the planner on the key range: left to itself it scans
+/// the whole by-target index, which covers the columns.
+async fn count_targets(conn: &mut sqlx::SqliteConnection, last_key: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO traffic_targets (org_id, project_id, model, prompt_id, sample_count, first_seen, last_seen)
+         SELECT org_id, project_id, model, prompt_id, COUNT(*), MIN(ts), MAX(ts) FROM traffic NOT INDEXED
+         WHERE key > ? GROUP BY org_id, project_id, model, prompt_id
+         ON CONFLICT (org_id, project_id, model, prompt_id) DO UPDATE SET
+             sample_count = sample_count + excluded.sample_count,
+             first_seen = MIN(first_seen, excluded.first_seen),
+             last_seen = MAX(last_seen, excluded.last_seen)",
+    )
+    .bind(last_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -143,6 +172,24 @@ impl TrafficStore for SqliteStore {
         let encoded = encode_rows(samples)?;
         let mut tx = self.write_tx().await?;
         let stored = insert_rows(&mut tx, org, samples, &encoded).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn insert_samples_once(
+        &self,
+        org: OrgId,
+        samples: &[TrafficSample],
+        request: &KeyedRequest<'_>,
+    ) -> Result<u64> {
+        let encoded = encode_rows(samples)?;
+        let org_text = org.0.to_string();
+        let mut tx = self.write_tx().await?;
+        if let Some(stored) = ingest_keys::first_answer(&mut tx, &org_text, request).await? {
+            return Ok(stored);
+        }
+        let stored = insert_rows(&mut tx, org, samples, &encoded).await?;
+        ingest_keys::remember(&mut tx, &org_text, request, stored).await?;
         tx.commit().await?;
         Ok(stored)
     }

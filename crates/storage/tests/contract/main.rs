@@ -57,6 +57,7 @@ contract_tests! {
     trace_context::documents_stored_first_become_the_context_of_later_samples,
     trace_context::documents_stored_later_update_the_samples_of_their_trace,
     trace_context::expired_documents_are_not_used,
+    trace_context::concurrent_exports_of_a_trace_never_miss_each_other,
     jobs::enqueue_honours_idempotency_keys_per_org,
     jobs::enqueue_refuses_a_key_reused_with_another_request,
     jobs::jobs_are_isolated_between_orgs,

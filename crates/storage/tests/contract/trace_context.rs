@@ -5,7 +5,7 @@ use chrono::Duration;
 use evalguard_domain::OrgId;
 use evalguard_domain::otlp::{RetrievedDocuments, TracedSample};
 
-use crate::fixture::{Db, at, sample, target, two_orgs};
+use crate::fixture::{Db, at, project, sample, target, two_orgs};
 
 const TRACE: &str = "5b8efff798038103d269b633813fc60c";
 const OTHER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -29,6 +29,19 @@ fn documents(trace: &str, span: &str, start: u64, docs: &[&str]) -> RetrievedDoc
     }
 }
 
+/// Two organizations, each with the project `bot` (the API stores samples
+/// of existing projects only).
+async fn orgs_with_bot(db: &Db) -> (OrgId, OrgId) {
+    let (a, b) = two_orgs(db).await;
+    for org in [a, b] {
+        db.projects
+            .create_project(org, &project("bot"))
+            .await
+            .unwrap();
+    }
+    (a, b)
+}
+
 async fn context_of(db: &Db, org: OrgId, id: &str) -> Vec<String> {
     let t = target("bot", "m", "p");
     db.traffic
@@ -43,7 +56,7 @@ async fn context_of(db: &Db, org: OrgId, id: &str) -> Vec<String> {
 }
 
 pub async fn documents_stored_first_become_the_context_of_later_samples(db: &Db) {
-    let (a, _) = two_orgs(db).await;
+    let (a, _) = orgs_with_bot(db).await;
     let now = at(0);
     let keep = now + Duration::minutes(15);
     // Two retrievers, stored out of order: the context follows their start.
@@ -88,7 +101,7 @@ pub async fn documents_stored_first_become_the_context_of_later_samples(db: &Db)
 }
 
 pub async fn documents_stored_later_update_the_samples_of_their_trace(db: &Db) {
-    let (a, b) = two_orgs(db).await;
+    let (a, b) = orgs_with_bot(db).await;
     let now = at(0);
     let keep = now + Duration::minutes(15);
     let mut bare = traced(TRACE, "00000000000000c1");
@@ -138,7 +151,7 @@ pub async fn documents_stored_later_update_the_samples_of_their_trace(db: &Db) {
 }
 
 pub async fn expired_documents_are_not_used(db: &Db) {
-    let (a, _) = two_orgs(db).await;
+    let (a, _) = orgs_with_bot(db).await;
     let stored_at = at(0);
     db.trace_context
         .ingest_traces(
@@ -162,4 +175,43 @@ pub async fn expired_documents_are_not_used(db: &Db) {
             .await
             .is_empty()
     );
+}
+
+/// An LLM span and the retriever span of its trace in concurrent exports, in
+/// both orders, many times over: every sample ends with its documents.
+pub async fn concurrent_exports_of_a_trace_never_miss_each_other(db: &Db) {
+    const TRACES: usize = 60;
+    let (a, _) = orgs_with_bot(db).await;
+    let now = at(0);
+    let keep = now + Duration::minutes(15);
+    let mut exports = tokio::task::JoinSet::new();
+    for k in 0..TRACES {
+        let trace = format!("{:032x}", k + 1);
+        let mut llm = traced(&trace, "00000000000000c1");
+        llm.sample.context.clear();
+        let retriever = documents(&trace, "00000000000000b1", 10, &[&format!("doc {k}")]);
+        let samples_only = (vec![llm], Vec::new());
+        let documents_only = (Vec::new(), vec![retriever]);
+        let (first, second) = if k % 2 == 0 {
+            (samples_only, documents_only)
+        } else {
+            (documents_only, samples_only)
+        };
+        for (samples, documents) in [first, second] {
+            let store = db.trace_context.clone();
+            exports.spawn(async move {
+                store
+                    .ingest_traces(a, &samples, &documents, now, keep)
+                    .await
+                    .unwrap()
+            });
+        }
+    }
+    while let Some(done) = exports.join_next().await {
+        done.unwrap();
+    }
+    for k in 0..TRACES {
+        let id = format!("{:032x}-00000000000000c1", k + 1);
+        assert_eq!(context_of(db, a, &id).await, [format!("doc {k}")], "{id}");
+    }
 }
