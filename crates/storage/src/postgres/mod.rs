@@ -3,6 +3,7 @@
 //! leases use the database clock so that every machine agrees on expiry.
 
 mod access;
+mod dashboard;
 mod jobs;
 mod people;
 mod projects;
@@ -57,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "warnings and passed",
         include_str!("../../migrations/postgres/0007_warnings_and_passed.sql"),
+    ),
+    (
+        9,
+        "dashboard indexes",
+        include_str!("../../migrations/postgres/0009_dashboard_indexes.sql"),
     ),
 ];
 

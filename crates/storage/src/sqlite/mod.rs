@@ -10,6 +10,7 @@
 //! Times are stored as integer microseconds since the epoch; JSON values as TEXT.
 
 mod access;
+mod dashboard;
 mod jobs;
 mod people;
 mod projects;
@@ -81,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "warnings and passed",
         include_str!("../../migrations/sqlite/0007_warnings_and_passed.sql"),
+    ),
+    (
+        9,
+        "dashboard indexes",
+        include_str!("../../migrations/sqlite/0009_dashboard_indexes.sql"),
     ),
 ];
 

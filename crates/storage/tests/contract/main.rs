@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod dashboard;
 mod fixture;
 mod jobs;
 mod leases;
@@ -87,4 +88,6 @@ contract_tests! {
     people::expired_sessions_are_deleted,
     people::the_setup_token_creates_one_first_owner,
     people::targets_are_counted_at_ingest_without_duplicates,
+    dashboard::score_distributions_count_bins_means_and_labels,
+    dashboard::target_trends_are_the_latest_succeeded_jobs_per_target,
 }
