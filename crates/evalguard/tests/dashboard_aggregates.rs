@@ -35,16 +35,13 @@ async fn start(db: Db) -> Option<(DashboardApp, String)> {
     app.user("acme", "ann@acme.example", Role::Viewer, PASSWORD)
         .await;
     let key = app.api_key("acme", Role::Owner).await;
-    let api = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| {
-        api.post(format!("{}{path}", app.base))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
-    let created = post("/api/v1/projects", json!({"id": "bot", "name": "Bot"}))
-        .await
-        .unwrap();
+    let created = app
+        .post_api(
+            &key,
+            "/api/v1/projects",
+            json!({"id": "bot", "name": "Bot"}),
+        )
+        .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     // Every fourth answer is empty: empty_output's mean is 0.25 (or 0.75).
     let samples: Vec<_> = (0..8)
@@ -54,25 +51,24 @@ async fn start(db: Db) -> Option<(DashboardApp, String)> {
                    "output": if i % 4 == 0 { "" } else { "an answer" }})
         })
         .collect();
-    let sent = post("/api/v1/traffic", json!({"samples": samples}))
-        .await
-        .unwrap();
+    let sent = app
+        .post_api(&key, "/api/v1/traffic", json!({"samples": samples}))
+        .await;
     assert_eq!(sent.status(), StatusCode::ACCEPTED);
     Some((app, key))
 }
 
+/// An auto-eval of `model` · answer-v3 (8 samples, `scorers`).
+fn auto_eval(model: &str, scorers: serde_json::Value) -> serde_json::Value {
+    json!({"target": {"model": model, "prompt_id": "answer-v3", "project_id": "bot"},
+           "sample_count": 8, "scorers": scorers})
+}
+
 /// Runs an auto-eval of gpt-x · answer-v3 with `scorers` to its end.
 async fn run_job(app: &DashboardApp, key: &str, scorers: serde_json::Value) -> String {
-    let job: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auto-eval", app.base))
-        .bearer_auth(key)
-        .json(
-            &json!({"target": {"model": "gpt-x", "prompt_id": "answer-v3", "project_id": "bot"},
-                      "sample_count": 8, "scorers": scorers}),
-        )
-        .send()
+    let job: serde_json::Value = app
+        .post_api(key, "/api/v1/auto-eval", auto_eval("gpt-x", scorers))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -86,25 +82,18 @@ async fn trends_follow_the_targets_latest_jobs_not_the_page_shown(db: Db) {
     let Some((app, key)) = start(db).await else {
         return;
     };
-    let api = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| {
-        api.post(format!("{}{path}", app.base))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
     let mut jobs = Vec::new();
     for _ in 0..3 {
         jobs.push(run_job(&app, &key, json!(["empty_output"])).await);
     }
     // A job of another target (no traffic): one job draws no trend.
-    let other = post(
-        "/api/v1/auto-eval",
-        json!({"target": {"model": "other", "prompt_id": "answer-v3", "project_id": "bot"},
-               "sample_count": 8, "scorers": ["empty_output"]}),
-    )
-    .await
-    .unwrap();
+    let other = app
+        .post_api(
+            &key,
+            "/api/v1/auto-eval",
+            auto_eval("other", json!(["empty_output"])),
+        )
+        .await;
     assert_eq!(other.status(), StatusCode::ACCEPTED);
 
     let mut ann = app.signed_in("ann@acme.example", PASSWORD).await;

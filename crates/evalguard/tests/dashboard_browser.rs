@@ -16,7 +16,7 @@ use evalguard_judge::{JudgeConfig, ProviderConfig};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use browser_support::{PASSWORD, browser, click, fill, path, screenshot, sign_in};
+use browser_support::{PASSWORD, browser, click, fill, path, screenshot, sign_in, signed_in};
 use dashboard_support::{DashboardApp, Db};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,14 +70,10 @@ async fn first_run_setup_then_sign_out_and_sign_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_shown_once_work_on_the_api_and_stop_when_revoked() {
-    let Some(driver) = browser().await else {
+    let Some((driver, app)) = signed_in("ann@acme.example", Role::Admin).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "ann@acme.example", Role::Admin, PASSWORD)
-        .await;
-    sign_in(c, &app.base, "ann@acme.example").await;
 
     c.goto(&format!("{}/dashboard/api-keys", app.base))
         .await
@@ -140,14 +136,10 @@ async fn keys_are_shown_once_work_on_the_api_and_stop_when_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_cannot_create_keys() {
-    let Some(driver) = browser().await else {
+    let Some((driver, app)) = signed_in("vic@acme.example", Role::Viewer).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "vic@acme.example", Role::Viewer, PASSWORD)
-        .await;
-    sign_in(c, &app.base, "vic@acme.example").await;
     c.goto(&format!("{}/dashboard/api-keys", app.base))
         .await
         .unwrap();

@@ -13,8 +13,7 @@ use evalguard_domain::Role;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use browser_support::{PASSWORD, browser, click, fill, path, screenshot, sign_in};
-use dashboard_support::{DashboardApp, Db};
+use browser_support::{PASSWORD, click, fill, path, screenshot, signed_in};
 
 /// The text of the first element `css` selects, once it is there.
 async fn text(client: &Client, css: &str) -> String {
@@ -31,13 +30,10 @@ async fn text(client: &Client, css: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_changes_thresholds_rubrics_and_webhooks_through_the_forms() {
-    let Some(driver) = browser().await else {
+    let Some((driver, app)) = signed_in("ada@acme.example", Role::Admin).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "ada@acme.example", Role::Admin, PASSWORD)
-        .await;
     let key = app.api_key("acme", Role::Owner).await;
     let api = reqwest::Client::new();
     let get = |path: &str| {
@@ -54,7 +50,6 @@ async fn an_admin_changes_thresholds_rubrics_and_webhooks_through_the_forms() {
         .unwrap();
     assert_eq!(created.status(), 201);
 
-    sign_in(c, &app.base, "ada@acme.example").await;
     c.goto(&format!("{}/dashboard/projects/support-bot", app.base))
         .await
         .unwrap();
@@ -135,15 +130,11 @@ async fn an_admin_changes_thresholds_rubrics_and_webhooks_through_the_forms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_changes_their_password_from_the_account_page() {
-    let Some(driver) = browser().await else {
+    let Some((driver, _server)) = signed_in("vic@acme.example", Role::Viewer).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "vic@acme.example", Role::Viewer, PASSWORD)
-        .await;
     let new_password = "a brand new passphrase";
-    sign_in(c, &app.base, "vic@acme.example").await;
     click(c, "nav a[href='/dashboard/account']").await;
     assert_eq!(path(c, "/dashboard/account").await, "/dashboard/account");
 

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::dashboard_support;
+use crate::dashboard_support::{self, DashboardApp, Db};
+use evalguard_domain::Role;
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -122,4 +123,14 @@ pub async fn sign_in(client: &Client, base: &str, email: &str) {
     fill(client, "#password", PASSWORD).await;
     click(client, "#sign-in").await;
     assert_eq!(path(client, "/dashboard").await, "/dashboard");
+}
+
+/// A browser signed in as `email` (with `role` in the organization acme) on
+/// a fresh SQLite server, or `None` (skip) as [`browser`] says.
+pub async fn signed_in(email: &str, role: Role) -> Option<(Driver, DashboardApp)> {
+    let driver = browser().await?;
+    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
+    app.user("acme", email, role, PASSWORD).await;
+    sign_in(&driver.client, &app.base, email).await;
+    Some((driver, app))
 }
