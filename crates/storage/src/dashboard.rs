@@ -2,11 +2,8 @@
 //! aggregate so that a page's cost does not grow with a job's sample count
 //! or a project's job count.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use evalguard_domain::job::ScorerSummary;
 use evalguard_domain::scoring::SampleRole;
 use evalguard_domain::{JobId, OrgId, ProjectId};
 
@@ -33,13 +30,16 @@ pub struct ScoreDistribution {
     pub labelled: u64,
 }
 
-/// A succeeded job of a target, for the trend of its scores.
+/// One judge score (a scorer without a unit) of a succeeded job of a
+/// target: a point of the score's trend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
     pub model: String,
     pub prompt_id: String,
     pub created_at: DateTime<Utc>,
-    pub summary: BTreeMap<String, ScorerSummary>,
+    pub scorer: String,
+    /// The job's mean of the score.
+    pub mean: f64,
 }
 
 #[async_trait]
@@ -53,8 +53,9 @@ pub trait DashboardStore: Send + Sync {
         label: &str,
     ) -> Result<Vec<ScoreDistribution>>;
 
-    /// For each (model, prompt id) of `targets`, its latest `per_target`
-    /// succeeded jobs of the project, newest first.
+    /// For each (model, prompt id) of `targets`, the judge scores' means of
+    /// its latest `per_target` succeeded jobs of the project (read from the
+    /// jobs' summaries by the database: a few numbers per job).
     async fn target_trends(
         &self,
         org: OrgId,

@@ -101,14 +101,13 @@ fn trends(points: &[TrendPoint]) -> Vec<String> {
     oldest_first.sort_by_key(|p| p.created_at);
     for point in oldest_first {
         let target = format!("{} · {}", point.model, point.prompt_id);
-        for (scorer, summary) in &point.summary {
-            if let (None, Some(mean)) = (&summary.unit, summary.mean) {
-                series
-                    .entry((target.clone(), scorer.clone()))
-                    .or_default()
-                    .push((point.created_at.format("%m-%d %H:%M").to_string(), mean));
-            }
-        }
+        series
+            .entry((target, point.scorer.clone()))
+            .or_default()
+            .push((
+                point.created_at.format("%m-%d %H:%M").to_string(),
+                point.mean,
+            ));
     }
     series
         .into_iter()

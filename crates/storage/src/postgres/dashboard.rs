@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use evalguard_domain::{JobId, OrgId, ProjectId};
 use sqlx::Row;
-use sqlx::types::Json;
 
 use super::{PostgresStore, unsigned};
 use crate::dashboard::{
@@ -39,14 +38,16 @@ ORDER BY v.scorer, v.role, bin";
 /// Each target's latest succeeded jobs, through the partial index
 /// `jobs_target_succeeded` (migration 0009): one index range per target.
 const TRENDS: &str = "\
-SELECT t.model, t.prompt_id, j.created_at, j.summary
+SELECT t.model, t.prompt_id, j.created_at, s.key AS scorer, (s.value->>'mean')::float8 AS mean
 FROM UNNEST($3::text[], $4::text[]) AS t(model, prompt_id)
 CROSS JOIN LATERAL (
     SELECT created_at, summary FROM jobs
     WHERE org_id = $1 AND project_id = $2 AND status = 'succeeded'
       AND request->'target'->>'model' = t.model AND request->'target'->>'prompt_id' = t.prompt_id
     ORDER BY id DESC LIMIT $5
-) AS j";
+) AS j
+CROSS JOIN LATERAL jsonb_each(j.summary) AS s
+WHERE s.value->>'unit' IS NULL AND s.value->>'mean' IS NOT NULL";
 
 #[async_trait]
 impl DashboardStore for PostgresStore {
@@ -106,7 +107,8 @@ impl DashboardStore for PostgresStore {
                     model: r.try_get("model")?,
                     prompt_id: r.try_get("prompt_id")?,
                     created_at: r.try_get("created_at")?,
-                    summary: r.try_get::<Json<_>, _>("summary")?.0,
+                    scorer: r.try_get("scorer")?,
+                    mean: r.try_get("mean")?,
                 })
             })
             .collect()

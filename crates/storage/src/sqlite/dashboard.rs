@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use evalguard_domain::{JobId, OrgId, ProjectId};
 use sqlx::Row;
 
-use super::{Result, SqliteStore, from_json, from_micros};
+use super::{Result, SqliteStore, from_micros};
 use crate::dashboard::{
     BinRow, DashboardStore, ScoreDistribution, TrendPoint, fold_bins, role_from,
 };
@@ -39,10 +39,14 @@ ORDER BY v.scorer, v.role, bin";
 /// One target's latest succeeded jobs, through the partial index
 /// `jobs_target_succeeded` (migration 0009; the expressions are the index's).
 const TRENDS: &str = "\
-SELECT created_at, summary FROM jobs
-WHERE org_id = ? AND project_id = ? AND status = 'succeeded'
-  AND json_extract(request, '$.target.model') = ? AND json_extract(request, '$.target.prompt_id') = ?
-ORDER BY id DESC LIMIT ?";
+SELECT j.created_at AS created_at, s.key AS scorer, CAST(json_extract(s.value, '$.mean') AS REAL) AS mean
+FROM (
+    SELECT created_at, summary FROM jobs
+    WHERE org_id = ? AND project_id = ? AND status = 'succeeded'
+      AND json_extract(request, '$.target.model') = ? AND json_extract(request, '$.target.prompt_id') = ?
+    ORDER BY id DESC LIMIT ?
+) AS j, json_each(j.summary) AS s
+WHERE json_extract(s.value, '$.unit') IS NULL AND json_extract(s.value, '$.mean') IS NOT NULL";
 
 #[async_trait]
 impl DashboardStore for SqliteStore {
@@ -105,7 +109,8 @@ impl DashboardStore for SqliteStore {
                     model: model.clone(),
                     prompt_id: prompt_id.clone(),
                     created_at: from_micros(r.try_get("created_at")?)?,
-                    summary: from_json(&r.try_get::<String, _>("summary")?)?,
+                    scorer: r.try_get("scorer")?,
+                    mean: r.try_get("mean")?,
                 });
             }
         }

@@ -146,9 +146,17 @@ async fn succeeded(db: &Db, org: OrgId, target: &Target, mean: f64) -> JobId {
         .unwrap();
     assert_eq!(claimed.job.id, id, "the only queued job");
     let mut done = completion(JobStatus::Succeeded);
-    if let Some(s) = done.summary.get_mut("empty_output") {
-        s.mean = Some(mean);
-    }
+    let Some(judged) = done.summary.get_mut("empty_output") else {
+        panic!("the completion has an empty_output line");
+    };
+    judged.mean = Some(mean);
+    // A measurement (with a unit) and a score without a mean draw no trend.
+    let mut measured = judged.clone();
+    measured.unit = Some("ms".to_owned());
+    let mut unscored = judged.clone();
+    unscored.mean = None;
+    done.summary.insert("latency".to_owned(), measured);
+    done.summary.insert("refusal".to_owned(), unscored);
     assert!(db.jobs.finish_job(id, "w1", &done).await.unwrap());
     // Job ids order by time: keep each job in its own millisecond.
     tokio::time::sleep(Duration::from_millis(3)).await;
@@ -188,10 +196,8 @@ pub async fn target_trends_are_the_latest_succeeded_jobs_per_target(db: &Db) {
         .target_trends(a, &pid("bot"), &targets, 2)
         .await
         .unwrap();
-    let mut seen: Vec<(String, f64)> = points
-        .iter()
-        .map(|p| (p.model.clone(), p.summary["empty_output"].mean.unwrap()))
-        .collect();
+    assert!(points.iter().all(|p| p.scorer == "empty_output"));
+    let mut seen: Vec<(String, f64)> = points.iter().map(|p| (p.model.clone(), p.mean)).collect();
     seen.sort_by(|x, y| x.partial_cmp(y).unwrap());
     assert_eq!(
         seen,
