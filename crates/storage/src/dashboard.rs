@@ -102,6 +102,60 @@ pub(crate) fn fold_bins(rows: Vec<BinRow>, bins: u32) -> Vec<ScoreDistribution> 
     out
 }
 
+/// One scored value of a job, as SQLite returns them (see there).
+pub(crate) struct ScoredValue {
+    pub scorer: String,
+    pub role: SampleRole,
+    pub value: f64,
+    pub labelled: bool,
+}
+
+/// The distributions of `values` in `bins` bins, counted as the PostgreSQL
+/// query counts them: each scorer's span over both sides, the last bin closed.
+pub(crate) fn distributions_of(values: &[ScoredValue], bins: u32) -> Vec<ScoreDistribution> {
+    use std::collections::BTreeMap;
+    let mut span: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut sides: BTreeMap<(&str, &str), (SampleRole, u64, f64)> = BTreeMap::new();
+    for v in values {
+        let range = span.entry(&v.scorer).or_insert((v.value, v.value));
+        *range = (range.0.min(v.value), range.1.max(v.value));
+        let side = sides
+            .entry((&v.scorer, v.role.as_str()))
+            .or_insert((v.role, 0, 0.0));
+        side.1 += 1;
+        side.2 += v.value;
+    }
+    let mut rows: Vec<BinRow> = Vec::with_capacity(values.len());
+    for v in values {
+        let (low, high) = span.get(v.scorer.as_str()).copied().unwrap_or_default();
+        let (_, n, sum) = sides
+            .get(&(v.scorer.as_str(), v.role.as_str()))
+            .copied()
+            .unwrap_or((v.role, 1, v.value));
+        let mean = sum / n as f64;
+        let bin = if high > low {
+            (((v.value - low) / (high - low)) * f64::from(bins))
+                .floor()
+                .min(f64::from(bins) - 1.0) as i64
+        } else {
+            0
+        };
+        rows.push(BinRow {
+            scorer: v.scorer.clone(),
+            role: v.role,
+            bin,
+            count: 1,
+            squared_deviations: (v.value - mean) * (v.value - mean),
+            labelled: u64::from(v.labelled),
+            mean,
+            low,
+            high,
+        });
+    }
+    rows.sort_by(|a, b| (&a.scorer, a.role.as_str()).cmp(&(&b.scorer, b.role.as_str())));
+    fold_bins(rows, bins)
+}
+
 /// One bin of one scorer's side, as the queries return it.
 pub(crate) struct BinRow {
     pub scorer: String,

@@ -7,34 +7,18 @@ use sqlx::Row;
 
 use super::{Result, SqliteStore, from_micros};
 use crate::dashboard::{
-    BinRow, DashboardStore, ScoreDistribution, TrendPoint, fold_bins, role_from,
+    DashboardStore, ScoreDistribution, ScoredValue, TrendPoint, distributions_of, role_from,
 };
-use crate::error::StorageError;
 
-/// As on PostgreSQL (see there). `?2` is the number of bins; the values are
-/// at least the span's low end, so `CAST … AS INTEGER` is the floor.
-const DISTRIBUTIONS: &str = "\
-WITH v AS (
-    SELECT r.role AS role, s.key AS scorer, CAST(json_extract(s.value, '$.value') AS REAL) AS x,
-           json_extract(s.value, '$.label') AS label
-    FROM job_results r, json_each(r.scores) AS s
-    WHERE r.job_id = ?1 AND json_extract(s.value, '$.outcome') = 'scored'
-), side AS (
-    SELECT scorer, role, avg(x) AS mean FROM v GROUP BY scorer, role
-), span AS (
-    SELECT scorer, min(x) AS lo, max(x) AS hi FROM v GROUP BY scorer
-)
-SELECT v.scorer AS scorer, v.role AS role, side.mean AS mean, span.lo AS lo, span.hi AS hi,
-    CASE WHEN span.hi > span.lo
-         THEN min(?2 - 1, CAST((v.x - span.lo) / (span.hi - span.lo) * ?2 AS INTEGER))
-         ELSE 0 END AS bin,
-    count(*) AS n,
-    total((v.x - side.mean) * (v.x - side.mean)) AS ss,
-    total(v.label = ?3) AS labelled
-FROM v JOIN side ON side.scorer = v.scorer AND side.role = v.role
-       JOIN span ON span.scorer = v.scorer
-GROUP BY v.scorer, v.role, bin
-ORDER BY v.scorer, v.role, bin";
+/// Every scored value of a job, one `json_each` pass; SQLite's JSON
+/// functions make a grouped and joined query (as on PostgreSQL) slower than
+/// counting these few columns in Rust.
+const SCORED_VALUES: &str = "\
+SELECT r.role AS role, s.key AS scorer, CAST(json_extract(s.value, '$.value') AS REAL) AS x,
+       coalesce(json_extract(s.value, '$.label') = ?2, 0) AS hit
+FROM job_results r, json_each(r.scores) AS s
+WHERE r.job_id = ?1 AND json_extract(s.value, '$.outcome') = 'scored'
+ORDER BY s.key, r.role";
 
 /// One target's latest succeeded jobs, through the partial index
 /// `jobs_target_succeeded` (migration 0009; the expressions are the index's).
@@ -56,34 +40,23 @@ impl DashboardStore for SqliteStore {
         bins: u32,
         label: &str,
     ) -> Result<Vec<ScoreDistribution>> {
-        let bins = bins.max(1);
-        let rows = sqlx::query(DISTRIBUTIONS)
+        let rows = sqlx::query(SCORED_VALUES)
             .bind(job.0.to_string())
-            .bind(i64::from(bins))
             .bind(label)
             .fetch_all(&self.reader)
             .await?;
-        let rows = rows
+        let values = rows
             .iter()
             .map(|r| {
-                let count: i64 = r.try_get("n")?;
-                // A count kept as REAL by `total`: exact below 2^53.
-                let labelled = r.try_get::<f64, _>("labelled")?.max(0.0) as u64;
-                Ok(BinRow {
+                Ok(ScoredValue {
                     scorer: r.try_get("scorer")?,
                     role: role_from(&r.try_get::<String, _>("role")?)?,
-                    bin: r.try_get("bin")?,
-                    count: u64::try_from(count)
-                        .map_err(|_| StorageError::Corrupt(format!("bin count {count}")))?,
-                    squared_deviations: r.try_get("ss")?,
-                    labelled,
-                    mean: r.try_get("mean")?,
-                    low: r.try_get("lo")?,
-                    high: r.try_get("hi")?,
+                    value: r.try_get("x")?,
+                    labelled: r.try_get::<i64, _>("hit")? != 0,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(fold_bins(rows, bins))
+        Ok(distributions_of(&values, bins.max(1)))
     }
 
     async fn target_trends(
