@@ -102,7 +102,7 @@ pub(crate) fn fold_bins(rows: Vec<BinRow>, bins: u32) -> Vec<ScoreDistribution> 
     out
 }
 
-/// One scored value of a job, as SQLite returns them (see there).
+/// One scored value of a job (SQLite reads them and counts them here).
 pub(crate) struct ScoredValue {
     pub scorer: String,
     pub role: SampleRole,

@@ -1,24 +1,29 @@
 //! The dashboard's aggregate reads on SQLite (its JSON1 functions stand in
 //! for PostgreSQL's `jsonb` operators).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use evalguard_domain::{JobId, OrgId, ProjectId};
 use sqlx::Row;
 
-use super::{Result, SqliteStore, from_micros};
+use super::{Result, SqliteStore, from_json, from_micros};
 use crate::dashboard::{
     DashboardStore, ScoreDistribution, ScoredValue, TrendPoint, distributions_of, role_from,
 };
 
-/// Every scored value of a job, one `json_each` pass; SQLite's JSON
-/// functions make a grouped and joined query (as on PostgreSQL) slower than
-/// counting these few columns in Rust.
-const SCORED_VALUES: &str = "\
-SELECT r.role AS role, s.key AS scorer, CAST(json_extract(s.value, '$.value') AS REAL) AS x,
-       coalesce(json_extract(s.value, '$.label') = ?2, 0) AS hit
-FROM job_results r, json_each(r.scores) AS s
-WHERE r.job_id = ?1 AND json_extract(s.value, '$.outcome') = 'scored'
-ORDER BY s.key, r.role";
+/// Every result's scores: SQLite's JSON functions (`json_each`, then
+/// `json_extract` per value) cost more than reading the scores here, so the
+/// values are counted in Rust (the other result columns are not read).
+const SCORES: &str = "SELECT role, scores FROM job_results WHERE job_id = ?";
+
+/// What the counting needs of a score outcome; the reasoning is skipped.
+#[derive(serde::Deserialize)]
+struct ScoredFields {
+    outcome: String,
+    value: Option<f64>,
+    label: Option<String>,
+}
 
 /// One target's latest succeeded jobs, through the partial index
 /// `jobs_target_succeeded` (migration 0009; the expressions are the index's).
@@ -40,22 +45,26 @@ impl DashboardStore for SqliteStore {
         bins: u32,
         label: &str,
     ) -> Result<Vec<ScoreDistribution>> {
-        let rows = sqlx::query(SCORED_VALUES)
+        let rows = sqlx::query(SCORES)
             .bind(job.0.to_string())
-            .bind(label)
             .fetch_all(&self.reader)
             .await?;
-        let values = rows
-            .iter()
-            .map(|r| {
-                Ok(ScoredValue {
-                    scorer: r.try_get("scorer")?,
-                    role: role_from(&r.try_get::<String, _>("role")?)?,
-                    value: r.try_get("x")?,
-                    labelled: r.try_get::<i64, _>("hit")? != 0,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut values = Vec::new();
+        for r in &rows {
+            let role = role_from(&r.try_get::<String, _>("role")?)?;
+            let scores: BTreeMap<String, ScoredFields> =
+                from_json(&r.try_get::<String, _>("scores")?)?;
+            for (scorer, fields) in scores {
+                if let ("scored", Some(value)) = (fields.outcome.as_str(), fields.value) {
+                    values.push(ScoredValue {
+                        scorer,
+                        role,
+                        value,
+                        labelled: fields.label.as_deref() == Some(label),
+                    });
+                }
+            }
+        }
         Ok(distributions_of(&values, bins.max(1)))
     }
 
