@@ -160,6 +160,16 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give a person a new password and end all their sessions. Without
+    /// --password-stdin a password is generated and printed as the last line.
+    ResetPassword {
+        /// The email address they sign in with.
+        #[arg(long)]
+        email: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Args)]

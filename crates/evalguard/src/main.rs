@@ -6,7 +6,7 @@ use evalguard::cli::{Cli, Command, GlobalArgs, KeysCommand, ServeArgs, UsersComm
 use evalguard::config::{Config, FileConfig, Overrides};
 use evalguard::gate::GateOutcome;
 use evalguard::keys::{CreateKey, Revoked, create_key, keys_table, list_keys, revoke_key};
-use evalguard::users::{CreateUser, create_user};
+use evalguard::users::{CreateUser, NewPassword, create_user, reset_password};
 use evalguard::{Application, gate, logging};
 use evalguard_domain::{ProjectId, Role};
 use evalguard_storage::Storage;
@@ -119,26 +119,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let role = Role::parse(&role)
                 .ok_or_else(|| anyhow!("--role must be viewer, member, admin or owner"))?;
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("reading the password from standard input")?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (evalguard_api::dashboard::secrets::generate_password(), true)
-            };
+            let password = NewPassword::read_or_generate(password_stdin)?;
             let storage = open_storage(&global).await?;
             let request = CreateUser {
                 org,
                 email,
                 role,
-                password: password.clone(),
+                password: password.text.clone(),
             };
             create_user(&storage, request).await?;
-            if generated {
-                println!("{password}");
-            }
+            password.print_if_generated();
+        }
+        Command::Users(UsersCommand::ResetPassword {
+            email,
+            password_stdin,
+        }) => {
+            let password = NewPassword::read_or_generate(password_stdin)?;
+            let storage = open_storage(&global).await?;
+            reset_password(&storage, &email, &password.text).await?;
+            password.print_if_generated();
         }
     }
     Ok(ExitCode::SUCCESS)

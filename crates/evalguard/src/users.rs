@@ -1,12 +1,15 @@
-//! `evalguard users create` and the first-run setup link: people who sign
-//! in to the dashboard, created straight in the database.
+//! `evalguard users create`, `evalguard users reset-password` and the
+//! first-run setup link: people who sign in to the dashboard, written
+//! straight in the database.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, anyhow};
 use chrono::Utc;
 use evalguard_api::dashboard::people::{check_password, normalize_email};
-use evalguard_api::dashboard::secrets::{hash_password, random_token, token_hash};
+use evalguard_api::dashboard::secrets::{
+    generate_password, hash_password, random_token, token_hash,
+};
 use evalguard_domain::Role;
 use evalguard_storage::{NewUser, Storage, StorageError};
 
@@ -40,6 +43,64 @@ pub async fn create_user(storage: &Storage, request: CreateUser) -> anyhow::Resu
     {
         Err(StorageError::Conflict(_)) => Err(anyhow!("a user with the email {email} exists")),
         other => other.map(|_| ()).context("storing the user"),
+    }
+}
+
+/// A password for a person: read from standard input, or generated.
+pub struct NewPassword {
+    pub text: String,
+    generated: bool,
+}
+
+impl NewPassword {
+    /// The first line of standard input with `from_stdin`, else 128 random bits.
+    pub fn read_or_generate(from_stdin: bool) -> anyhow::Result<Self> {
+        if !from_stdin {
+            return Ok(Self {
+                text: generate_password(),
+                generated: true,
+            });
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok(Self {
+            text: line.trim_end_matches(['\r', '\n']).to_owned(),
+            generated: false,
+        })
+    }
+
+    /// A generated password is the last line of stdout: the operator hands it on.
+    pub fn print_if_generated(&self) {
+        if self.generated {
+            println!("{}", self.text);
+        }
+    }
+}
+
+/// Replaces the password of the person signing in with `email` and ends
+/// every session of theirs (for someone who forgot theirs).
+pub async fn reset_password(storage: &Storage, email: &str, password: &str) -> anyhow::Result<()> {
+    let email = normalize_email(email).map_err(|e| anyhow!("--email: {e}"))?;
+    check_password(password).map_err(|e| anyhow!("password: {e}"))?;
+    let user = storage
+        .users
+        .find_user_by_email(&email)
+        .await
+        .context("looking up the user")?
+        .ok_or_else(|| anyhow!("no user has the email {email}"))?;
+    let password_hash =
+        hash_password(password).ok_or_else(|| anyhow!("the password could not be hashed"))?;
+    let stored = storage
+        .users
+        .set_password(user.org_id, user.id, &password_hash)
+        .await
+        .context("storing the password")?;
+    if stored {
+        Ok(())
+    } else {
+        Err(anyhow!("no user has the email {email}"))
     }
 }
 

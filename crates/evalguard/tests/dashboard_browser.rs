@@ -1,135 +1,23 @@
-//! The dashboard in a real browser: Debian's `chromium` driven through
-//! `chromedriver` (WebDriver) by fantoccini. Each test starts chromedriver on
-//! a free port and a headless browser, and saves screenshots of the pages it
-//! visits under `target/screenshots/`. Without chromedriver the tests fail
-//! when `CI=true` and are skipped with a notice otherwise.
+//! The dashboard in a real browser (see `browser_support`): first-run
+//! setup, sign-in and sign-out, API keys, a viewer's limits, and a job's
+//! report. Screenshots of the pages visited go to `target/screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser_support;
 mod dashboard_support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::routing::post;
 use evalguard_domain::Role;
 use evalguard_judge::{JudgeConfig, ProviderConfig};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::{Value, json};
 
+use browser_support::{PASSWORD, browser, click, fill, path, screenshot, sign_in, signed_in};
 use dashboard_support::{DashboardApp, Db};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const PASSWORD: &str = "a long enough password";
-
-struct Driver {
-    process: Child,
-    client: Client,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// chromedriver and a headless chromium, or `None` (skip) when they are not
-/// installed outside CI.
-async fn browser() -> Option<Driver> {
-    if !std::path::Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{CHROMEDRIVER} is missing: apt-get install -y chromium chromium-driver");
-        }
-        eprintln!("{CHROMEDRIVER} is missing: skipping the browser test");
-        return None;
-    }
-    evalguard::install_tls_provider();
-    let port = dashboard_support::free_port();
-    let process = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".to_owned(),
-        json!({"binary": CHROMIUM,
-               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--window-size=1280,1800"]}),
-    );
-    // chromedriver answers once it is listening: retry the session until then.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let attempt = ClientBuilder::rustls()
-            .expect("a TLS configuration")
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await;
-        match attempt {
-            Ok(client) => return Some(Driver { process, client }),
-            Err(e) if Instant::now() > deadline => panic!("chromedriver did not answer: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// The path the browser shows once the navigation a click started has
-/// ended on `expected` (a click returns before the next page loads).
-async fn path(client: &Client, expected: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let path = client.current_url().await.unwrap().path().to_owned();
-        let ready = client
-            .execute("return document.readyState", vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        if (path == expected && ready.as_deref() == Some("complete")) || Instant::now() > deadline {
-            return path;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn sign_in(client: &Client, base: &str, email: &str) {
-    client
-        .goto(&format!("{base}/dashboard/login"))
-        .await
-        .unwrap();
-    fill(client, "#email", email).await;
-    fill(client, "#password", PASSWORD).await;
-    click(client, "#sign-in").await;
-    assert_eq!(path(client, "/dashboard").await, "/dashboard");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_then_sign_out_and_sign_in() {
@@ -182,14 +70,10 @@ async fn first_run_setup_then_sign_out_and_sign_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_shown_once_work_on_the_api_and_stop_when_revoked() {
-    let Some(driver) = browser().await else {
+    let Some((driver, app)) = signed_in("ann@acme.example", Role::Admin).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "ann@acme.example", Role::Admin, PASSWORD)
-        .await;
-    sign_in(c, &app.base, "ann@acme.example").await;
 
     c.goto(&format!("{}/dashboard/api-keys", app.base))
         .await
@@ -252,14 +136,10 @@ async fn keys_are_shown_once_work_on_the_api_and_stop_when_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_cannot_create_keys() {
-    let Some(driver) = browser().await else {
+    let Some((driver, app)) = signed_in("vic@acme.example", Role::Viewer).await else {
         return;
     };
     let c = &driver.client;
-    let app = DashboardApp::start(Db::Sqlite, |_| {}).await.unwrap();
-    app.user("acme", "vic@acme.example", Role::Viewer, PASSWORD)
-        .await;
-    sign_in(c, &app.base, "vic@acme.example").await;
     c.goto(&format!("{}/dashboard/api-keys", app.base))
         .await
         .unwrap();

@@ -143,3 +143,109 @@ async fn users_create_prints_a_password_that_signs_in_and_ends_the_setup_link() 
         StatusCode::SEE_OTHER
     );
 }
+
+/// `evalguard users …` with `stdin` piped in, run in `dir`.
+fn users_with_stdin(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .arg("users")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn users_reset_password_replaces_the_password_and_ends_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = users_with_stdin(
+        dir.path(),
+        &[
+            "create",
+            "--org",
+            "acme",
+            "--email",
+            "ann@acme.example",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "the first long password\n",
+    );
+    assert!(created.status.success());
+    let port = free_port();
+    let (_server, _) = serve(dir.path(), port);
+    evalguard::install_tls_provider();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut before = dashboard_support::Browser::new(&base);
+    let page = before
+        .login("ann@acme.example", "the first long password")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+    // A generated password, printed as the last line.
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["users", "reset-password", "--email", "Ann@acme.example"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let generated = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(generated.len() >= 12, "{stdout}");
+    assert_eq!(
+        before.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "the reset ended the session"
+    );
+    let old = dashboard_support::Browser::new(&base)
+        .login("ann@acme.example", "the first long password")
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = dashboard_support::Browser::new(&base)
+        .login("ann@acme.example", &generated)
+        .await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+
+    // From standard input; a short one or an unknown email change nothing.
+    let args = [
+        "reset-password",
+        "--email",
+        "ann@acme.example",
+        "--password-stdin",
+    ];
+    let piped = users_with_stdin(dir.path(), &args, "the third long password\n");
+    assert!(piped.status.success());
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains("the third"));
+    let short = users_with_stdin(dir.path(), &args, "short\n");
+    assert!(!short.status.success());
+    let unknown = users_with_stdin(
+        dir.path(),
+        &[
+            "reset-password",
+            "--email",
+            "nobody@acme.example",
+            "--password-stdin",
+        ],
+        "a fourth long password\n",
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
+    let third = dashboard_support::Browser::new(&base)
+        .login("ann@acme.example", "the third long password")
+        .await;
+    assert_eq!(third.status, StatusCode::SEE_OTHER);
+}

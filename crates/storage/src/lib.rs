@@ -4,6 +4,7 @@
 //! database is behind them. Queries are built at run time, so builds need no
 //! database.
 
+mod dashboard;
 mod error;
 pub mod model;
 mod people;
@@ -18,6 +19,7 @@ mod traits;
 
 use std::sync::Arc;
 
+pub use dashboard::{DashboardStore, ScoreDistribution, TrendPoint};
 pub use error::StorageError;
 pub use model::*;
 pub use people::*;
@@ -40,6 +42,7 @@ pub struct Storage {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub targets: Arc<dyn TargetStore>,
+    pub dashboard: Arc<dyn DashboardStore>,
     pub backend: Backend,
 }
 
@@ -65,6 +68,7 @@ impl Storage {
             + UserStore
             + SessionStore
             + TargetStore
+            + DashboardStore
             + 'static,
     {
         Self {
@@ -80,6 +84,7 @@ impl Storage {
             users: db.clone(),
             sessions: db.clone(),
             targets: db.clone(),
+            dashboard: db.clone(),
             health: db,
             backend,
         }

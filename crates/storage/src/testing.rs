@@ -115,6 +115,50 @@ pub async fn expire_running_leases(url: &str) -> Result<u64, StorageError> {
     Ok(done)
 }
 
+/// Benchmarks at size: every queued job becomes a succeeded one with the
+/// summary and flags of the finished job `like` (so lists, trends and
+/// overviews read real-sized rows); returns how many. Only the benchmark's
+/// seeding needs this: jobs finish one by one through their worker otherwise.
+pub async fn succeed_queued_jobs_like(url: &str, like: uuid::Uuid) -> Result<u64, StorageError> {
+    let done = if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', started_at = created_at, finished_at = created_at, \
+                 summary = (SELECT summary FROM jobs WHERE id = ?1), \
+                 flags = (SELECT flags FROM jobs WHERE id = ?1) \
+             WHERE status = 'queued'",
+        )
+        .bind(like.to_string())
+        .execute(&mut conn)
+        .await?
+        .rows_affected()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query(
+            "UPDATE jobs j SET status = 'succeeded', started_at = j.created_at, \
+                 finished_at = j.created_at, summary = l.summary, flags = l.flags \
+             FROM jobs l WHERE l.id = $1 AND j.status = 'queued'",
+        )
+        .bind(like)
+        .execute(&mut conn)
+        .await?
+        .rows_affected()
+    };
+    Ok(done)
+}
+
+/// Gives a freshly bulk-loaded PostgreSQL database the planner statistics a
+/// running deployment has (autovacuum analyses a table once a tenth of it
+/// changed). Nothing on SQLite: a deployment there has none either, as
+/// nothing runs `ANALYZE`, so a benchmark must not give it any.
+pub async fn analyze_like_autovacuum(url: &str) -> Result<(), StorageError> {
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("ANALYZE").execute(&mut conn).await?;
+    }
+    Ok(())
+}
+
 /// Storage on a fresh PostgreSQL database, or `None` when none is configured.
 pub async fn fresh_postgres_storage() -> Option<Storage> {
     let url = fresh_postgres().await?;

@@ -66,7 +66,7 @@ pub async fn login_page(
     ))
 }
 
-fn client_address(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> String {
+pub(super) fn client_address(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> String {
     connect.map_or_else(|| "unknown".to_owned(), |c| c.0.0.ip().to_string())
 }
 
@@ -121,11 +121,15 @@ pub async fn login(
         );
     };
     ctx.throttle.record_success(&typed_email);
-    start_session(&ctx, &user).await
+    start_session(&ctx, &user, "/dashboard").await
 }
 
-/// Creates a session for `user` and answers `303` into the dashboard with its cookie.
-async fn start_session(ctx: &DashboardCtx, user: &UserRecord) -> Result<Response, PageError> {
+/// Creates a session for `user` and answers `303` to `to` with its cookie.
+pub(super) async fn start_session(
+    ctx: &DashboardCtx,
+    user: &UserRecord,
+    to: &str,
+) -> Result<Response, PageError> {
     let settings = ctx.api.dashboard;
     let session_id = random_token();
     let now = Utc::now();
@@ -147,7 +151,7 @@ async fn start_session(ctx: &DashboardCtx, user: &UserRecord) -> Result<Response
         absolute.num_seconds(),
         settings.secure_cookies,
     );
-    let mut response = Redirect::to("/dashboard").into_response();
+    let mut response = Redirect::to(to).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -279,5 +283,5 @@ pub async fn setup(
         .create_first_owner(&token_hash(&token), &org, &email, &phc)
         .await?
         .ok_or_else(setup_over)?;
-    start_session(&ctx, &owner).await
+    start_session(&ctx, &owner, "/dashboard").await
 }

@@ -8,7 +8,8 @@ use std::fmt::Write;
 const WIDTH: f64 = 480.0;
 const PLOT_LEFT: f64 = 40.0;
 const PLOT_RIGHT: f64 = 470.0;
-const BINS: usize = 10;
+/// Bins of a distribution chart.
+pub const BINS: usize = 10;
 
 /// Text safe inside SVG/XML elements and attributes.
 fn xml(text: &str) -> String {
@@ -46,47 +47,32 @@ fn open(out: &mut String, id: &str, height: f64, title: &str, desc: &str) {
     );
 }
 
-/// Counts per bin of `values` over `[lo, hi]` (the last bin closed).
-fn bin_counts(values: &[f64], lo: f64, hi: f64) -> [u64; BINS] {
-    let mut counts = [0u64; BINS];
-    let span = hi - lo;
-    for v in values.iter().filter(|v| v.is_finite()) {
-        let i = if span > 0.0 {
-            (((v - lo) / span) * BINS as f64).floor()
-        } else {
-            0.0
-        };
-        // Clamped to the bins, so the cast cannot truncate.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let i = i.clamp(0.0, (BINS - 1) as f64) as usize;
-        counts[i] += 1;
-    }
-    counts
-}
-
 /// The current and baseline distributions of one scorer's values, as the
-/// share of each side's samples per bin, side by side.
-pub fn distributions(id: &str, scorer: &str, current: &[f64], baseline: &[f64]) -> String {
-    let finite = current.iter().chain(baseline).filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(*v), hi.max(*v))
-    });
-    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-    let cur = bin_counts(current, lo, hi);
-    let base = bin_counts(baseline, lo, hi);
-    let share = |c: u64, n: usize| if n == 0 { 0.0 } else { c as f64 / n as f64 };
-    let peak = cur
-        .iter()
-        .map(|c| share(*c, current.len()))
-        .chain(base.iter().map(|c| share(*c, baseline.len())))
+/// share of each side's samples per bin of `span` (counted by the database,
+/// [`BINS`] bins on both sides), side by side.
+pub fn distributions(
+    id: &str,
+    scorer: &str,
+    span: (f64, f64),
+    current: &[u64],
+    baseline: &[u64],
+) -> String {
+    let (lo, hi) = span;
+    let count = |bins: &[u64]| bins.iter().sum::<u64>();
+    let (n_cur, n_base) = (count(current), count(baseline));
+    let bin = |bins: &[u64], i: usize| bins.get(i).copied().unwrap_or(0);
+    let share = |c: u64, n: u64| if n == 0 { 0.0 } else { c as f64 / n as f64 };
+    let peak = (0..BINS)
+        .map(|i| share(bin(current, i), n_cur))
+        .chain((0..BINS).map(|i| share(bin(baseline, i), n_base)))
         .fold(0.0_f64, f64::max)
         .max(f64::EPSILON);
     let height = 170.0;
     let (top, bottom) = (10.0, 140.0);
     let mut desc = format!(
         "{} current samples and {} baseline samples of {scorer}, from {} to {}, in {BINS} bins. Share per bin, current then baseline:",
-        current.len(),
-        baseline.len(),
+        n_cur,
+        n_base,
         short(lo),
         short(hi)
     );
@@ -94,7 +80,10 @@ pub fn distributions(id: &str, scorer: &str, current: &[f64], baseline: &[f64]) 
     let slot = (PLOT_RIGHT - PLOT_LEFT) / BINS as f64;
     let mut bars = String::new();
     for i in 0..BINS {
-        let (c, b) = (share(cur[i], current.len()), share(base[i], baseline.len()));
+        let (c, b) = (
+            share(bin(current, i), n_cur),
+            share(bin(baseline, i), n_base),
+        );
         let _ = write!(
             desc,
             " bin {}: {:.0}% / {:.0}%;",
@@ -292,18 +281,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bins_cover_the_range_with_the_last_bin_closed() {
-        let counts = bin_counts(&[0.0, 0.05, 0.5, 1.0, f64::NAN], 0.0, 1.0);
-        assert_eq!(counts[0], 2);
-        assert_eq!(counts[5], 1);
-        assert_eq!(counts[9], 1);
-        assert_eq!(counts.iter().sum::<u64>(), 4);
-        assert_eq!(bin_counts(&[3.0, 3.0], 3.0, 3.0)[0], 2);
-    }
-
-    #[test]
     fn charts_have_titles_descriptions_and_escape_names() {
-        let svg = distributions("c1", "tone<&>", &[0.1, 0.9], &[0.5]);
+        let svg = distributions("c1", "tone<&>", (0.1, 0.9), &[1, 0, 1], &[0, 1]);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("<title id=\"c1-t\">tone&lt;&amp;&gt;: current"));
         assert!(svg.contains("2 current samples and 1 baseline samples"));
@@ -319,7 +298,7 @@ mod tests {
 
     #[test]
     fn empty_inputs_draw_without_dividing_by_zero() {
-        let svg = distributions("e", "x", &[], &[]);
+        let svg = distributions("e", "x", (0.0, 0.0), &[], &[]);
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
         let svg = drifting_features("e", &[]);
         assert!(svg.ends_with("</svg>"));

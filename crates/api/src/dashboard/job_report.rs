@@ -11,17 +11,20 @@ use axum::response::Response;
 use evalguard_domain::analysis::{
     DEFAULT_HALLUCINATION_RATE, HALLUCINATED_LABEL, HALLUCINATION_SCORER,
 };
-use evalguard_domain::job::{Evidence, FlagKind, JobStatus};
+use evalguard_domain::job::{FlagKind, JobStatus};
 use evalguard_domain::scoring::SampleRole;
 use evalguard_domain::{Job, JobId, ScoreOutcome};
-use evalguard_storage::StoredResult;
+use evalguard_storage::ScoreDistribution;
 use serde::Deserialize;
 
 use super::DashboardCtx;
-use super::charts::{distributions, drifting_features, rate_against_threshold, short};
+use super::charts::{
+    BINS, distributions as distributions_chart, drifting_features, rate_against_threshold, short,
+};
 use super::forms::page;
 use super::overview::{Nav, serde_name, status_name};
 use super::page_error::PageError;
+use super::report_words::{baseline_in_words, evidence_in_words, warnings};
 use super::session::SignedIn;
 
 const SAMPLES_PER_PAGE: u32 = 20;
@@ -90,17 +93,16 @@ pub struct SamplesCursor {
     after: Option<i64>,
 }
 
-/// Mean and normal-approximation 95% interval of the values.
-fn mean_with_interval(values: &[f64]) -> String {
-    let n = values.len();
-    if n == 0 {
+/// Mean and normal-approximation 95% interval of one side's values.
+fn mean_with_interval(side: Option<&ScoreDistribution>) -> String {
+    let Some(side) = side.filter(|d| d.n > 0) else {
         return "no scored samples".to_owned();
-    }
-    let mean = values.iter().sum::<f64>() / n as f64;
+    };
+    let (n, mean) = (side.n, side.mean);
     if n < 2 {
         return format!("n = 1, mean {}", short(mean));
     }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let var = side.squared_deviations / (n - 1) as f64;
     let half = 1.96 * (var / n as f64).sqrt();
     format!(
         "n = {n}, mean {} (95% CI {} to {})",
@@ -110,139 +112,26 @@ fn mean_with_interval(values: &[f64]) -> String {
     )
 }
 
-/// "= 0.0123", or "< 0.0001" when four decimals would show zero.
-fn p_value(p: f64) -> String {
-    if p < 0.0001 {
-        "< 0.0001".to_owned()
-    } else {
-        format!("= {p:.4}")
-    }
-}
+/// Per scorer, its current and baseline distributions (either may be absent).
+type Sides<'a> = BTreeMap<&'a str, (Option<&'a ScoreDistribution>, Option<&'a ScoreDistribution>)>;
 
-fn evidence_in_words(e: &Evidence) -> String {
-    let mut parts = Vec::new();
-    if let Some(test) = &e.test {
-        parts.push(format!("test: {}", test.replace('_', " ")));
-    }
-    if let Some(v) = e.statistic {
-        parts.push(format!("statistic {}", short(v)));
-    }
-    if let Some(p) = e.p_value {
-        parts.push(format!("p {}", p_value(p)));
-    }
-    if let Some(p) = e.p_adjusted {
-        parts.push(format!("after Benjamini–Hochberg p {}", p_value(p)));
-    }
-    if let Some(v) = e.effect {
-        let interval = match (e.ci_low, e.ci_high) {
-            (Some(lo), Some(hi)) => format!(" (95% CI {} to {})", short(lo), short(hi)),
-            _ => String::new(),
-        };
-        parts.push(format!(
-            "effect (current − baseline) {}{interval}",
-            short(v)
-        ));
-    }
-    match (e.n_current, e.n_baseline) {
-        (Some(c), Some(b)) => parts.push(format!("{c} current and {b} baseline samples")),
-        (Some(c), None) => parts.push(format!("{c} samples")),
-        _ => {}
-    }
-    for (k, v) in &e.extra {
-        let v = match v {
-            serde_json::Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), short),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        parts.push(format!("{}: {v}", k.replace('_', " ")));
-    }
-    parts.join("; ")
-}
-
-fn baseline_in_words(job: &Job) -> String {
-    let Some(b) = &job.baseline else {
-        return if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
-            "chosen when the job runs".to_owned()
-        } else {
-            "none".to_owned()
-        };
-    };
-    let mut words = match b.kind.as_str() {
-        "deployment" => format!(
-            "the previous deployment: model {} on prompt {}",
-            b.model.as_deref().unwrap_or("?"),
-            b.prompt_id.as_deref().unwrap_or("?")
-        ),
-        "window" => "the requested time window".to_owned(),
-        "earlier_window" => "the same target's samples just older than the current ones".to_owned(),
-        "none" => "no baseline".to_owned(),
-        other => other.replace('_', " "),
-    };
-    if let (Some(from), Some(to)) = (b.from, b.to) {
-        words.push_str(&format!(
-            ", from {} to {}",
-            from.format("%Y-%m-%d %H:%M"),
-            to.format("%Y-%m-%d %H:%M UTC")
-        ));
-    }
-    words.push_str(&format!(" ({} samples)", b.n));
-    if let Some(reason) = &b.reason {
-        words.push_str(&format!(". Why: {reason}"));
-    }
-    words
-}
-
-/// `warnings` as the job's JSON has them (codes such as `judge_verdicts_missing`).
-fn warnings(job: &Job) -> Vec<WarningView> {
-    let json = serde_json::to_value(job).unwrap_or_default();
-    json.get("warnings")
-        .and_then(|w| w.as_array())
-        .map(|list| {
-            list.iter()
-                .map(|w| WarningView {
-                    code: w
-                        .get("code")
-                        .and_then(|c| c.as_str())
-                        .unwrap_or("warning")
-                        .to_owned(),
-                    message: w
-                        .get("message")
-                        .and_then(|m| m.as_str())
-                        .map_or_else(|| w.to_string(), str::to_owned),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Per scorer, the scored values of each side.
-fn values_by_scorer(results: &[StoredResult]) -> BTreeMap<&str, (Vec<f64>, Vec<f64>)> {
-    let mut map: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for r in results {
-        for (scorer, outcome) in &r.scores {
-            if let Some(v) = outcome.value() {
-                let entry = map.entry(scorer.as_str()).or_default();
-                match r.role {
-                    SampleRole::Current => entry.0.push(v),
-                    SampleRole::Baseline => entry.1.push(v),
-                }
-            }
+fn sides(distributions: &[ScoreDistribution]) -> Sides<'_> {
+    let mut map: Sides<'_> = BTreeMap::new();
+    for d in distributions {
+        let entry = map.entry(d.scorer.as_str()).or_default();
+        match d.role {
+            SampleRole::Current => entry.0 = Some(d),
+            SampleRole::Baseline => entry.1 = Some(d),
         }
     }
     map
 }
 
-fn hallucination_chart(job: &Job, results: &[StoredResult]) -> Option<String> {
-    let (mut n, mut bad) = (0u64, 0u64);
-    for r in results.iter().filter(|r| r.role == SampleRole::Current) {
-        if let Some(ScoreOutcome::Scored { label, .. }) = r.scores.get(HALLUCINATION_SCORER) {
-            n += 1;
-            bad += u64::from(label.as_deref() == Some(HALLUCINATED_LABEL));
-        }
-    }
-    if n == 0 {
-        return None;
-    }
+/// The hallucination rate of the current side (values labelled
+/// hallucinated among the scored ones) with its Wilson interval.
+fn hallucination_chart(job: &Job, current: Option<&ScoreDistribution>) -> Option<String> {
+    let current = current.filter(|d| d.n > 0)?;
+    let (n, bad) = (current.n, current.labelled);
     let threshold = job
         .flags
         .iter()
@@ -299,24 +188,28 @@ pub async fn job_page(
     let id = JobId(job_id.parse::<uuid::Uuid>().map_err(|_| not_found())?);
     let storage = &ctx.api.storage;
     let job = storage.jobs.get_job(org, id).await?.ok_or_else(not_found)?;
-    let results = storage.results.job_results(id).await?;
-
-    let values = values_by_scorer(&results);
+    // Counted by the database: the page reads a few rows per scorer, not
+    // every result of the job.
+    let distributions = storage
+        .dashboard
+        .score_distributions(id, BINS as u32, HALLUCINATED_LABEL)
+        .await?;
+    let by_scorer = sides(&distributions);
     let scorers = job
         .summary
         .iter()
         .map(|(name, s)| {
-            let (cur, base) = values.get(name.as_str()).cloned().unwrap_or_default();
+            let (cur, base) = by_scorer.get(name.as_str()).copied().unwrap_or_default();
             ScorerRow {
                 name: name.clone(),
                 unit: s.unit.clone().unwrap_or_default(),
-                current: mean_with_interval(&cur),
-                baseline: if base.is_empty() {
+                current: mean_with_interval(cur),
+                baseline: if base.is_some_and(|b| b.n > 0) {
+                    mean_with_interval(base)
+                } else {
                     s.baseline
                         .as_ref()
                         .map_or_else(|| "—".to_owned(), |b| format!("n = {}", b.n))
-                } else {
-                    mean_with_interval(&base)
                 },
                 outcomes: format!(
                     "{} scored, {} not applicable, {} unparsable, {} error",
@@ -330,12 +223,20 @@ pub async fn job_page(
         })
         .collect();
 
-    let mut charts: Vec<String> = values
+    let mut charts: Vec<String> = by_scorer
         .iter()
         .enumerate()
-        .map(|(i, (name, (cur, base)))| distributions(&format!("dist-{i}"), name, cur, base))
+        .map(|(i, (name, (cur, base)))| {
+            let span = cur.or(*base).map_or((0.0, 1.0), |d| (d.low, d.high));
+            let bins =
+                |d: &Option<&ScoreDistribution>| d.map(|d| d.bins.clone()).unwrap_or_default();
+            distributions_chart(&format!("dist-{i}"), name, span, &bins(cur), &bins(base))
+        })
         .collect();
-    charts.extend(hallucination_chart(&job, &results));
+    let hallucination = by_scorer
+        .get(HALLUCINATION_SCORER)
+        .and_then(|(cur, _)| *cur);
+    charts.extend(hallucination_chart(&job, hallucination));
     let drifting: Vec<(String, f64)> = job
         .flags
         .iter()

@@ -4,6 +4,7 @@
 //! are embedded in the binary. Authorization is the API's: a signed-in
 //! person becomes the same [`evalguard_domain::Principal`] a key does.
 
+mod account_page;
 mod assets;
 mod auth_pages;
 mod charts;
@@ -14,6 +15,7 @@ mod overview;
 mod page_error;
 pub mod people;
 mod project_page;
+mod report_words;
 pub mod secrets;
 mod session;
 mod settings;
@@ -84,6 +86,11 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: Shared) -> Router<S>
             get(auth_pages::login_page).post(auth_pages::login),
         )
         .route("/dashboard/logout", post(auth_pages::logout))
+        .route("/dashboard/account", get(account_page::account_page))
+        .route(
+            "/dashboard/account/password",
+            post(account_page::change_password),
+        )
         .route(
             "/dashboard/setup",
             get(auth_pages::setup_page).post(auth_pages::setup),

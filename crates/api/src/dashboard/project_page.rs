@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use evalguard_domain::input::read_value;
 use evalguard_domain::job::AutoEvalBody;
 use evalguard_domain::{Job, JobId, ProjectId, Role};
-use evalguard_storage::JobFilter;
+use evalguard_storage::{JobFilter, TrendPoint};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -60,6 +60,7 @@ struct ProjectPage {
     jobs: Vec<JobRow>,
     next_page: Option<String>,
     trends: Vec<String>,
+    trend_jobs: u32,
     can_trigger: bool,
     form: TriggerForm,
 }
@@ -75,20 +76,38 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Per target and judge score (scorers without a unit), the mean of each
-/// finished job, oldest first.
-fn trends(jobs: &[Job]) -> Vec<String> {
-    let mut series: BTreeMap<(String, String), Vec<(String, f64)>> = BTreeMap::new();
-    for job in jobs.iter().rev() {
-        let target = format!("{} · {}", job.target.model, job.target.prompt_id);
-        for (scorer, summary) in &job.summary {
-            if let (None, Some(mean)) = (&summary.unit, summary.mean) {
-                series
-                    .entry((target.clone(), scorer.clone()))
-                    .or_default()
-                    .push((job.created_at.format("%m-%d %H:%M").to_string(), mean));
-            }
+/// Targets whose score trends a page draws: those of its jobs, newest first.
+const TREND_TARGETS: usize = 10;
+/// Succeeded jobs per target in a trend.
+const TREND_JOBS: u32 = 50;
+
+/// The distinct targets of `jobs`, in order, at most [`TREND_TARGETS`].
+fn trend_targets(jobs: &[Job]) -> Vec<(String, String)> {
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for job in jobs {
+        let target = (job.target.model.clone(), job.target.prompt_id.clone());
+        if targets.len() < TREND_TARGETS && !targets.contains(&target) {
+            targets.push(target);
         }
+    }
+    targets
+}
+
+/// Per target and judge score (scorers without a unit), the mean of each
+/// of the target's latest succeeded jobs, oldest first.
+fn trends(points: &[TrendPoint]) -> Vec<String> {
+    let mut series: BTreeMap<(String, String), Vec<(String, f64)>> = BTreeMap::new();
+    let mut oldest_first: Vec<&TrendPoint> = points.iter().collect();
+    oldest_first.sort_by_key(|p| p.created_at);
+    for point in oldest_first {
+        let target = format!("{} · {}", point.model, point.prompt_id);
+        series
+            .entry((target, point.scorer.clone()))
+            .or_default()
+            .push((
+                point.created_at.format("%m-%d %H:%M").to_string(),
+                point.mean,
+            ));
     }
     series
         .into_iter()
@@ -97,7 +116,7 @@ fn trends(jobs: &[Job]) -> Vec<String> {
         .map(|(i, ((target, scorer), points))| {
             trend(
                 &format!("trend-{i}"),
-                &format!("{scorer} over the jobs of {target}"),
+                &format!("{scorer} over the latest jobs of {target}"),
                 &points,
             )
         })
@@ -158,6 +177,10 @@ async fn render(
             })
             .unwrap_or_default()
     });
+    let trend_points = storage
+        .dashboard
+        .target_trends(org, &id, &trend_targets(&jobs), TREND_JOBS)
+        .await?;
     page(&ProjectPage {
         nav: Nav::new(viewer, "overview"),
         id: project.id.to_string(),
@@ -173,7 +196,8 @@ async fn render(
             })
             .collect(),
         more_targets,
-        trends: trends(&jobs),
+        trends: trends(&trend_points),
+        trend_jobs: TREND_JOBS,
         jobs: jobs.iter().map(JobRow::from).collect(),
         next_page,
         can_trigger: viewer.principal.has_role(Role::Member),

@@ -264,6 +264,22 @@ impl DashboardApp {
         secret.expose().to_owned()
     }
 
+    /// `POST {path}` on the API with `key` and a JSON body.
+    pub async fn post_api(
+        &self,
+        key: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The job once it is terminal (polls the API for up to a minute).
     pub async fn wait_for_job(&self, key: &str, job_id: &str) -> serde_json::Value {
         let client = reqwest::Client::new();

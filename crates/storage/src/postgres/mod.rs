@@ -3,6 +3,7 @@
 //! leases use the database clock so that every machine agrees on expiry.
 
 mod access;
+mod dashboard;
 mod ingest_keys;
 mod jobs;
 mod people;
@@ -63,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "ingest keys",
         include_str!("../../migrations/postgres/0008_ingest_keys.sql"),
+    ),
+    (
+        9,
+        "dashboard indexes",
+        include_str!("../../migrations/postgres/0009_dashboard_indexes.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@
 //! Times are stored as integer microseconds since the epoch; JSON values as TEXT.
 
 mod access;
+mod dashboard;
 mod group_commit;
 mod ingest_keys;
 mod jobs;
@@ -91,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "ingest keys",
         include_str!("../../migrations/sqlite/0008_ingest_keys.sql"),
+    ),
+    (
+        9,
+        "dashboard indexes",
+        include_str!("../../migrations/sqlite/0009_dashboard_indexes.sql"),
     ),
 ];
 

@@ -6,6 +6,7 @@
 
 mod access;
 mod concurrent_enqueues;
+mod dashboard;
 mod fixture;
 mod jobs;
 mod leases;
@@ -90,4 +91,6 @@ contract_tests! {
     people::expired_sessions_are_deleted,
     people::the_setup_token_creates_one_first_owner,
     people::targets_are_counted_at_ingest_without_duplicates,
+    dashboard::score_distributions_count_bins_means_and_labels,
+    dashboard::target_trends_are_the_latest_succeeded_jobs_per_target,
 }
