@@ -16,17 +16,13 @@ trap 'rm -rf "$out"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$target/release/examples/bench" --scenario judge >"$out/bench.log" 2>&1 &
 bench=$!
-# The bench starts `evalguard keys create`, then `evalguard serve`; wait for
-# the latter, then for the job to be under way (ingest takes a few seconds).
-server=""
-for _ in $(seq 1 200); do
-    server=$(pgrep -P "$bench" -f 'evalguard serve' || true)
-    [ -n "$server" ] && break
-    sleep 0.1
-done
-[ -n "$server" ] || { echo "the server did not start" >&2; cat "$out/bench.log" >&2; exit 1; }
+# The bench starts `evalguard keys create`, then `evalguard serve`; give the
+# job time to be under way (ingest takes a few seconds), then take the newest
+# server process, the one running the job.
 sleep 10
-perf record -F 2000 -g -p "$server" -o "$out/perf.data" -- sleep "$secs" 2>/dev/null
+server=$(pgrep -n -f 'evalguard serve' || true)
+[ -n "$server" ] || { echo "the server did not start" >&2; cat "$out/bench.log" >&2; exit 1; }
+perf record -F 2000 -g -p "$server" -o "$out/perf.data" -- sleep "$secs"
 wait "$bench"
 grep '^judge job' "$out/bench.log"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -100,6 +100,7 @@ impl RetentionSection {
             results: age("results_days", self.results_days)?,
             verdict_cache: age("verdict_cache_days", self.verdict_cache_days)?,
             webhook_deliveries: age("webhook_deliveries_days", self.webhook_deliveries_days)?,
+            ingest_keys: defaults.ingest_keys,
             sweep_every,
             batch_size,
         })
@@ -375,11 +376,11 @@ mod tests {
             (r.batch_size, r.sweep_every),
             (200, Duration::from_secs(3600))
         );
-        assert!(
-            !Config::resolve(Overrides::default(), FileConfig::default())
-                .retention
-                .is_enabled()
-        );
+        assert_eq!(r.ingest_keys, Some(Duration::from_secs(86_400)));
+        // Ingest keys are forgotten after a day even when nothing else expires.
+        let defaults = Config::resolve(Overrides::default(), FileConfig::default()).retention;
+        assert_eq!((defaults.traffic, defaults.results), (None, None));
+        assert!(defaults.is_enabled());
         for bad in [
             "traffic_days = 0",
             "results_days = -1",

@@ -77,6 +77,7 @@ pub fn log_startup(config: &Config) {
             results = %days(config.retention.results),
             verdict_cache = %days(config.retention.verdict_cache),
             webhook_deliveries = %days(config.retention.webhook_deliveries),
+            ingest_keys = %days(config.retention.ingest_keys),
             "retention"
         );
     }

@@ -47,6 +47,9 @@ pub trait RetentionStore: Send + Sync {
     /// Webhook deliveries created before `cutoff` that are finished
     /// (delivered or given up); pending ones are kept.
     async fn delete_deliveries_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Remembered ingest `Idempotency-Key`s received before `cutoff`: a repeat
+    /// after that is taken as a new request (sample ids still dedupe it).
+    async fn delete_ingest_keys_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
     /// One project's traffic samples that `selection` names.
     async fn delete_project_traffic(
         &self,

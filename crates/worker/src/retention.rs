@@ -1,5 +1,6 @@
 //! The retention sweeper: deletes traffic, per-sample results, cached
-//! verdicts and finished webhook deliveries older than configured, in small
+//! verdicts and finished webhook deliveries older than configured, and
+//! remembered ingest `Idempotency-Key`s after a day, in small
 //! batches (each its own short transaction, so SQLite's single writer is
 //! free between them for ingest and jobs).
 
@@ -9,6 +10,10 @@ use chrono::{DateTime, Utc};
 use evalguard_storage::{Storage, StorageError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// How long an ingest `Idempotency-Key` is remembered by default: a day, as
+/// the SDKs retry within minutes (the window Stripe's API keeps too).
+pub const INGEST_KEY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// How long each kind of data is kept; `None` keeps it forever.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +26,9 @@ pub struct RetentionConfig {
     pub verdict_cache: Option<Duration>,
     /// Delivered or abandoned webhook deliveries, by when they were queued.
     pub webhook_deliveries: Option<Duration>,
+    /// Ingest `Idempotency-Key`s, by when their request came: the window in
+    /// which a retried `POST /api/v1/traffic` is answered, not stored again.
+    pub ingest_keys: Option<Duration>,
     /// Time between sweeps.
     pub sweep_every: Duration,
     /// Rows deleted per transaction.
@@ -34,6 +42,7 @@ impl Default for RetentionConfig {
             results: None,
             verdict_cache: None,
             webhook_deliveries: None,
+            ingest_keys: Some(INGEST_KEY_WINDOW),
             sweep_every: Duration::from_secs(3600),
             batch_size: 500,
         }
@@ -47,6 +56,7 @@ impl RetentionConfig {
             || self.results.is_some()
             || self.verdict_cache.is_some()
             || self.webhook_deliveries.is_some()
+            || self.ingest_keys.is_some()
     }
 }
 
@@ -57,6 +67,7 @@ pub struct SweepReport {
     pub results: u64,
     pub verdicts: u64,
     pub deliveries: u64,
+    pub ingest_keys: u64,
 }
 
 /// The areas a sweep goes through, each with its batched delete.
@@ -66,6 +77,7 @@ enum Area {
     Results,
     Verdicts,
     Deliveries,
+    IngestKeys,
 }
 
 /// Deletes, as of `now`, everything older than configured, batch by batch.
@@ -80,6 +92,7 @@ pub async fn sweep_once(
         (Area::Results, config.results),
         (Area::Verdicts, config.verdict_cache),
         (Area::Deliveries, config.webhook_deliveries),
+        (Area::IngestKeys, config.ingest_keys),
     ] {
         let Some(keep) = keep else { continue };
         let Ok(keep) = chrono::Duration::from_std(keep) else {
@@ -94,6 +107,7 @@ pub async fn sweep_once(
                 Area::Results => retention.delete_results_before(cutoff, limit).await,
                 Area::Verdicts => retention.delete_verdicts_before(cutoff, limit).await,
                 Area::Deliveries => retention.delete_deliveries_before(cutoff, limit).await,
+                Area::IngestKeys => retention.delete_ingest_keys_before(cutoff, limit).await,
             }
         })
         .await?;
@@ -102,6 +116,7 @@ pub async fn sweep_once(
             Area::Results => report.results = deleted,
             Area::Verdicts => report.verdicts = deleted,
             Area::Deliveries => report.deliveries = deleted,
+            Area::IngestKeys => report.ingest_keys = deleted,
         }
     }
     Ok(report)

@@ -87,6 +87,22 @@ impl RetentionStore for PostgresStore {
         .await
     }
 
+    async fn delete_ingest_keys_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StorageError> {
+        // No index on `created_at`: the table holds one row per keyed ingest
+        // request of the last day, small next to what a sweep deletes elsewhere.
+        self.delete_batch(
+            "DELETE FROM ingest_keys WHERE ctid IN \
+                 (SELECT ctid FROM ingest_keys WHERE created_at < $1 LIMIT $2)",
+            cutoff,
+            limit,
+        )
+        .await
+    }
+
     async fn delete_project_traffic(
         &self,
         org: OrgId,

@@ -74,6 +74,18 @@ impl RetentionStore for SqliteStore {
         .await
     }
 
+    async fn delete_ingest_keys_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
+        // No index on `created_at`: the table holds one row per keyed ingest
+        // request of the last day, small next to what a sweep deletes elsewhere.
+        self.delete_batch(
+            "DELETE FROM ingest_keys WHERE rowid IN
+                 (SELECT rowid FROM ingest_keys WHERE created_at < ? LIMIT ?)",
+            cutoff,
+            limit,
+        )
+        .await
+    }
+
     async fn delete_project_traffic(
         &self,
         org: OrgId,

@@ -86,6 +86,7 @@ contract_tests! {
     retention::a_projects_traffic_is_deleted_by_id_or_time_range,
     retention::results_of_old_finished_jobs_are_swept,
     retention::old_verdicts_and_finished_deliveries_are_swept,
+    retention::ingest_keys_are_forgotten_after_their_window,
     people::users_are_unique_by_email_and_isolated,
     people::sessions_end_at_sign_out_disable_and_password_change,
     people::expired_sessions_are_deleted,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use evalguard_domain::JobStatus;
 use evalguard_domain::scoring::{CallUsage, SampleRole};
 use evalguard_domain::{OrgId, ScoreOutcome};
-use evalguard_storage::{DeliveryAttempt, StoredResult, TrafficSelection};
+use evalguard_storage::{DeliveryAttempt, KeyedRequest, StoredResult, TrafficSelection};
 use serde_json::json;
 
 use crate::fixture::{Db, at, new_job, pid, project, sample, target, two_orgs};
@@ -290,4 +290,61 @@ pub async fn old_verdicts_and_finished_deliveries_are_swept(db: &Db) {
         .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].status, "pending");
+}
+
+pub async fn ingest_keys_are_forgotten_after_their_window(db: &Db) {
+    let (a, _) = two_orgs(db).await;
+    let t = target("bot", "m", "p");
+    let keyed = |key: &'static str, received_at| KeyedRequest {
+        endpoint: "traffic",
+        key,
+        body_sha256: [7; 32],
+        received_at,
+    };
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    let batch = &[sample("s0", &t, at(0))][..];
+    let once = |request| async move {
+        db.traffic
+            .insert_samples_once(a, batch, &request)
+            .await
+            .unwrap()
+    };
+    assert_eq!(once(keyed("old", hour_ago)).await, 1);
+    assert_eq!(once(keyed("new", Utc::now())).await, 0);
+    let half_hour_ago = Utc::now() - chrono::Duration::minutes(30);
+    let (deleted, _) = drain(1, || async {
+        db.retention
+            .delete_ingest_keys_before(half_hour_ago, 1)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(deleted, 1, "only the key older than the cutoff");
+    // The remembered key still answers its repeat; the forgotten one is a new
+    // request again, whose sample id already exists, so nothing is stored twice.
+    assert_eq!(once(keyed("new", Utc::now())).await, 0);
+    let other_body = KeyedRequest {
+        body_sha256: [8; 32],
+        ..keyed("new", Utc::now())
+    };
+    assert!(
+        db.traffic
+            .insert_samples_once(a, batch, &other_body)
+            .await
+            .is_err(),
+        "the remembered key still refuses another body"
+    );
+    let forgotten = KeyedRequest {
+        body_sha256: [8; 32],
+        ..keyed("old", Utc::now())
+    };
+    assert_eq!(
+        db.traffic
+            .insert_samples_once(a, batch, &forgotten)
+            .await
+            .unwrap(),
+        0,
+        "a forgotten key is taken as a new request"
+    );
+    assert_eq!(remaining(db, a, "bot").await, ["s0"]);
 }
