@@ -199,6 +199,24 @@ pub struct DeliveryAttempt {
     pub delivered: bool,
 }
 
+/// What a retention sweep deletes, each kind by its own age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionArea {
+    /// Traffic samples, by their timestamp.
+    Traffic,
+    /// Per-sample results, by their job's finish time (the jobs, with their
+    /// summaries and flags, stay).
+    Results,
+    /// Cached judge verdicts, by when they were stored.
+    Verdicts,
+    /// Finished webhook deliveries (delivered or given up), by when they were
+    /// queued; pending ones are kept.
+    Deliveries,
+    /// Remembered ingest `Idempotency-Key`s, by when their request came: a
+    /// repeat after that is taken as a new request (sample ids still dedupe it).
+    IngestKeys,
+}
+
 /// Which of a project's traffic samples to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrafficSelection {

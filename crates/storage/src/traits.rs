@@ -37,19 +37,14 @@ pub trait AccessStore: Send + Sync {
 /// than `limit` come back, so SQLite's single writer is never held long.
 #[async_trait]
 pub trait RetentionStore: Send + Sync {
-    /// Traffic samples whose timestamp is before `cutoff`.
-    async fn delete_traffic_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
-    /// Per-sample results of jobs that finished before `cutoff` (the jobs,
-    /// with their summaries and flags, stay).
-    async fn delete_results_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
-    /// Cached verdicts stored before `cutoff`.
-    async fn delete_verdicts_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
-    /// Webhook deliveries created before `cutoff` that are finished
-    /// (delivered or given up); pending ones are kept.
-    async fn delete_deliveries_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
-    /// Remembered ingest `Idempotency-Key`s received before `cutoff`: a repeat
-    /// after that is taken as a new request (sample ids still dedupe it).
-    async fn delete_ingest_keys_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Rows of `area` older than `cutoff` (see [`RetentionArea`] for what
+    /// each one's age is).
+    async fn delete_expired(
+        &self,
+        area: RetentionArea,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64>;
     /// One project's traffic samples that `selection` names.
     async fn delete_project_traffic(
         &self,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use evalguard_storage::{Storage, StorageError};
+use evalguard_storage::{RetentionArea, Storage, StorageError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -70,16 +70,6 @@ pub struct SweepReport {
     pub ingest_keys: u64,
 }
 
-/// The areas a sweep goes through, each with its batched delete.
-#[derive(Debug, Clone, Copy)]
-enum Area {
-    Traffic,
-    Results,
-    Verdicts,
-    Deliveries,
-    IngestKeys,
-}
-
 /// Deletes, as of `now`, everything older than configured, batch by batch.
 pub async fn sweep_once(
     storage: &Storage,
@@ -88,11 +78,11 @@ pub async fn sweep_once(
 ) -> Result<SweepReport, StorageError> {
     let mut report = SweepReport::default();
     for (area, keep) in [
-        (Area::Traffic, config.traffic),
-        (Area::Results, config.results),
-        (Area::Verdicts, config.verdict_cache),
-        (Area::Deliveries, config.webhook_deliveries),
-        (Area::IngestKeys, config.ingest_keys),
+        (RetentionArea::Traffic, config.traffic),
+        (RetentionArea::Results, config.results),
+        (RetentionArea::Verdicts, config.verdict_cache),
+        (RetentionArea::Deliveries, config.webhook_deliveries),
+        (RetentionArea::IngestKeys, config.ingest_keys),
     ] {
         let Some(keep) = keep else { continue };
         let Ok(keep) = chrono::Duration::from_std(keep) else {
@@ -101,22 +91,15 @@ pub async fn sweep_once(
         let cutoff = now - keep;
         let limit = config.batch_size.max(1);
         let deleted = loop_batches(limit, || async {
-            let retention = &storage.retention;
-            match area {
-                Area::Traffic => retention.delete_traffic_before(cutoff, limit).await,
-                Area::Results => retention.delete_results_before(cutoff, limit).await,
-                Area::Verdicts => retention.delete_verdicts_before(cutoff, limit).await,
-                Area::Deliveries => retention.delete_deliveries_before(cutoff, limit).await,
-                Area::IngestKeys => retention.delete_ingest_keys_before(cutoff, limit).await,
-            }
+            storage.retention.delete_expired(area, cutoff, limit).await
         })
         .await?;
         match area {
-            Area::Traffic => report.traffic = deleted,
-            Area::Results => report.results = deleted,
-            Area::Verdicts => report.verdicts = deleted,
-            Area::Deliveries => report.deliveries = deleted,
-            Area::IngestKeys => report.ingest_keys = deleted,
+            RetentionArea::Traffic => report.traffic = deleted,
+            RetentionArea::Results => report.results = deleted,
+            RetentionArea::Verdicts => report.verdicts = deleted,
+            RetentionArea::Deliveries => report.deliveries = deleted,
+            RetentionArea::IngestKeys => report.ingest_keys = deleted,
         }
     }
     Ok(report)

@@ -7,7 +7,7 @@ use evalguard_domain::{OrgId, ProjectId};
 
 use super::PostgresStore;
 use crate::error::StorageError;
-use crate::model::TrafficSelection;
+use crate::model::{RetentionArea, TrafficSelection};
 use crate::traits::RetentionStore;
 
 impl PostgresStore {
@@ -29,78 +29,39 @@ impl PostgresStore {
 
 #[async_trait]
 impl RetentionStore for PostgresStore {
-    async fn delete_traffic_before(
+    async fn delete_expired(
         &self,
+        area: RetentionArea,
         cutoff: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StorageError> {
-        self.delete_batch(
-            "DELETE FROM traffic_samples WHERE key IN \
-                 (SELECT key FROM traffic_samples WHERE ts < $1 ORDER BY ts LIMIT $2)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_results_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StorageError> {
-        self.delete_batch(
-            "DELETE FROM job_results WHERE (job_id, role, sample_key) IN \
-                 (SELECT r.job_id, r.role, r.sample_key FROM jobs j \
-                  JOIN job_results r ON r.job_id = j.id WHERE j.finished_at < $1 LIMIT $2)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_verdicts_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StorageError> {
-        self.delete_batch(
-            "DELETE FROM judge_cache WHERE key IN \
-                 (SELECT key FROM judge_cache WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_deliveries_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StorageError> {
-        self.delete_batch(
-            "DELETE FROM webhook_deliveries WHERE id IN \
-                 (SELECT id FROM webhook_deliveries \
-                  WHERE created_at < $1 AND status <> 'pending' ORDER BY created_at LIMIT $2)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_ingest_keys_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StorageError> {
-        // No index on `created_at`: the table holds one row per keyed ingest
-        // request of the last day, small next to what a sweep deletes elsewhere.
-        self.delete_batch(
-            "DELETE FROM ingest_keys WHERE ctid IN \
-                 (SELECT ctid FROM ingest_keys WHERE created_at < $1 LIMIT $2)",
-            cutoff,
-            limit,
-        )
-        .await
+        let sql = match area {
+            RetentionArea::Traffic => {
+                "DELETE FROM traffic_samples WHERE key IN \
+                     (SELECT key FROM traffic_samples WHERE ts < $1 ORDER BY ts LIMIT $2)"
+            }
+            RetentionArea::Results => {
+                "DELETE FROM job_results WHERE (job_id, role, sample_key) IN \
+                     (SELECT r.job_id, r.role, r.sample_key FROM jobs j \
+                      JOIN job_results r ON r.job_id = j.id WHERE j.finished_at < $1 LIMIT $2)"
+            }
+            RetentionArea::Verdicts => {
+                "DELETE FROM judge_cache WHERE key IN \
+                     (SELECT key FROM judge_cache WHERE created_at < $1 ORDER BY created_at LIMIT $2)"
+            }
+            RetentionArea::Deliveries => {
+                "DELETE FROM webhook_deliveries WHERE id IN \
+                     (SELECT id FROM webhook_deliveries \
+                      WHERE created_at < $1 AND status <> 'pending' ORDER BY created_at LIMIT $2)"
+            }
+            // No index on `created_at`: the table holds one row per keyed ingest
+            // request of the last day, small next to what a sweep deletes elsewhere.
+            RetentionArea::IngestKeys => {
+                "DELETE FROM ingest_keys WHERE ctid IN \
+                     (SELECT ctid FROM ingest_keys WHERE created_at < $1 LIMIT $2)"
+            }
+        };
+        self.delete_batch(sql, cutoff, limit).await
     }
 
     async fn delete_project_traffic(

@@ -7,7 +7,7 @@ use evalguard_domain::{OrgId, ProjectId};
 use sqlx::AssertSqlSafe;
 
 use super::{Durability, Result, SqliteStore, micros};
-use crate::model::TrafficSelection;
+use crate::model::{RetentionArea, TrafficSelection};
 use crate::traits::RetentionStore;
 
 impl SqliteStore {
@@ -32,58 +32,39 @@ impl SqliteStore {
 
 #[async_trait]
 impl RetentionStore for SqliteStore {
-    async fn delete_traffic_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
-        self.delete_batch(
-            "DELETE FROM traffic WHERE key IN
-                 (SELECT key FROM traffic WHERE ts < ? ORDER BY ts LIMIT ?)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_results_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
-        self.delete_batch(
-            "DELETE FROM job_results WHERE rowid IN
-                 (SELECT r.rowid FROM jobs j JOIN job_results r ON r.job_id = j.id
-                  WHERE j.finished_at < ? LIMIT ?)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_verdicts_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
-        self.delete_batch(
-            "DELETE FROM judge_cache WHERE key IN
-                 (SELECT key FROM judge_cache WHERE created_at < ? ORDER BY created_at LIMIT ?)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_deliveries_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
-        self.delete_batch(
-            "DELETE FROM webhook_deliveries WHERE id IN
-                 (SELECT id FROM webhook_deliveries
-                  WHERE created_at < ? AND status <> 'pending' ORDER BY created_at LIMIT ?)",
-            cutoff,
-            limit,
-        )
-        .await
-    }
-
-    async fn delete_ingest_keys_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64> {
-        // No index on `created_at`: the table holds one row per keyed ingest
-        // request of the last day, small next to what a sweep deletes elsewhere.
-        self.delete_batch(
-            "DELETE FROM ingest_keys WHERE rowid IN
-                 (SELECT rowid FROM ingest_keys WHERE created_at < ? LIMIT ?)",
-            cutoff,
-            limit,
-        )
-        .await
+    async fn delete_expired(
+        &self,
+        area: RetentionArea,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64> {
+        let sql = match area {
+            RetentionArea::Traffic => {
+                "DELETE FROM traffic WHERE key IN
+                     (SELECT key FROM traffic WHERE ts < ? ORDER BY ts LIMIT ?)"
+            }
+            RetentionArea::Results => {
+                "DELETE FROM job_results WHERE rowid IN
+                     (SELECT r.rowid FROM jobs j JOIN job_results r ON r.job_id = j.id
+                      WHERE j.finished_at < ? LIMIT ?)"
+            }
+            RetentionArea::Verdicts => {
+                "DELETE FROM judge_cache WHERE key IN
+                     (SELECT key FROM judge_cache WHERE created_at < ? ORDER BY created_at LIMIT ?)"
+            }
+            RetentionArea::Deliveries => {
+                "DELETE FROM webhook_deliveries WHERE id IN
+                     (SELECT id FROM webhook_deliveries
+                      WHERE created_at < ? AND status <> 'pending' ORDER BY created_at LIMIT ?)"
+            }
+            // No index on `created_at`: the table holds one row per keyed ingest
+            // request of the last day, small next to what a sweep deletes elsewhere.
+            RetentionArea::IngestKeys => {
+                "DELETE FROM ingest_keys WHERE rowid IN
+                     (SELECT rowid FROM ingest_keys WHERE created_at < ? LIMIT ?)"
+            }
+        };
+        self.delete_batch(sql, cutoff, limit).await
     }
 
     async fn delete_project_traffic(

@@ -8,7 +8,9 @@ use chrono::Utc;
 use evalguard_domain::JobStatus;
 use evalguard_domain::scoring::{CallUsage, SampleRole};
 use evalguard_domain::{OrgId, ScoreOutcome};
-use evalguard_storage::{DeliveryAttempt, KeyedRequest, StoredResult, TrafficSelection};
+use evalguard_storage::{
+    DeliveryAttempt, KeyedRequest, RetentionArea, StoredResult, TrafficSelection,
+};
 use serde_json::json;
 
 use crate::fixture::{Db, at, new_job, pid, project, sample, target, two_orgs};
@@ -60,13 +62,16 @@ pub async fn old_traffic_is_swept_in_batches(db: &Db) {
     traffic(db, b, "bot", 4).await;
     // Before at(0): nothing.
     assert_eq!(
-        db.retention.delete_traffic_before(at(0), 3).await.unwrap(),
+        db.retention
+            .delete_expired(RetentionArea::Traffic, at(0), 3)
+            .await
+            .unwrap(),
         0
     );
     // Before at(7 * 60): s0…s6 of `a`, s0…s3 of `b`, 3 at a time.
     let (deleted, batches) = drain(3, || async {
         db.retention
-            .delete_traffic_before(at(7 * 60), 3)
+            .delete_expired(RetentionArea::Traffic, at(7 * 60), 3)
             .await
             .unwrap()
     })
@@ -190,7 +195,7 @@ pub async fn results_of_old_finished_jobs_are_swept(db: &Db) {
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
     assert_eq!(
         db.retention
-            .delete_results_before(hour_ago, 10)
+            .delete_expired(RetentionArea::Results, hour_ago, 10)
             .await
             .unwrap(),
         0,
@@ -198,7 +203,10 @@ pub async fn results_of_old_finished_jobs_are_swept(db: &Db) {
     );
     let soon = Utc::now() + chrono::Duration::seconds(5);
     let (deleted, _) = drain(2, || async {
-        db.retention.delete_results_before(soon, 2).await.unwrap()
+        db.retention
+            .delete_expired(RetentionArea::Results, soon, 2)
+            .await
+            .unwrap()
     })
     .await;
     assert_eq!(deleted, 5);
@@ -226,13 +234,16 @@ pub async fn old_verdicts_and_finished_deliveries_are_swept(db: &Db) {
     let soon = Utc::now() + chrono::Duration::seconds(5);
     assert_eq!(
         db.retention
-            .delete_verdicts_before(hour_ago, 10)
+            .delete_expired(RetentionArea::Verdicts, hour_ago, 10)
             .await
             .unwrap(),
         0
     );
     let (deleted, _) = drain(2, || async {
-        db.retention.delete_verdicts_before(soon, 2).await.unwrap()
+        db.retention
+            .delete_expired(RetentionArea::Verdicts, soon, 2)
+            .await
+            .unwrap()
     })
     .await;
     assert_eq!(deleted, 3);
@@ -271,14 +282,14 @@ pub async fn old_verdicts_and_finished_deliveries_are_swept(db: &Db) {
     }
     assert_eq!(
         db.retention
-            .delete_deliveries_before(hour_ago, 10)
+            .delete_expired(RetentionArea::Deliveries, hour_ago, 10)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         db.retention
-            .delete_deliveries_before(soon, 10)
+            .delete_expired(RetentionArea::Deliveries, soon, 10)
             .await
             .unwrap(),
         2
@@ -314,7 +325,7 @@ pub async fn ingest_keys_are_forgotten_after_their_window(db: &Db) {
     let half_hour_ago = Utc::now() - chrono::Duration::minutes(30);
     let (deleted, _) = drain(1, || async {
         db.retention
-            .delete_ingest_keys_before(half_hour_ago, 1)
+            .delete_expired(RetentionArea::IngestKeys, half_hour_ago, 1)
             .await
             .unwrap()
     })
