@@ -20,9 +20,15 @@ on_both_databases! {
     the_report_shows_the_interval_and_distribution_of_every_scored_value,
 }
 
-/// The `<svg>` of the trend whose title contains `title`.
+/// The `<svg>` of the trend whose `<title>` contains `title` (the visible
+/// caption before the SVG repeats it, so the search is for the SVG's own).
 fn trend_chart<'a>(body: &'a str, title: &str) -> Option<&'a str> {
-    let at = body.find(title)?;
+    let at = body.match_indices("<title ").map(|(i, _)| i).find(|&i| {
+        body[i..]
+            .split("</title>")
+            .next()
+            .is_some_and(|t| t.contains(title))
+    })?;
     let start = body[..at].rfind("<svg")?;
     let end = body[at..].find("</svg>")? + at;
     Some(&body[start..end])

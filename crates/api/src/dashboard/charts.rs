@@ -2,6 +2,8 @@
 //! has a `<title>` and a `<desc>` that say in words what it shows (screen
 //! readers, and anyone printing in black and white); colours come from the
 //! stylesheet's classes, with hatching-free shapes that stay readable printed.
+//! Each chart starts with a visible `<figcaption>` of its title (the SVG
+//! `<title>` is only a tooltip), so callers place it in a `<figure>`.
 
 use std::fmt::Write;
 
@@ -39,11 +41,12 @@ pub fn short(value: f64) -> String {
 }
 
 fn open(out: &mut String, id: &str, height: f64, title: &str, desc: &str) {
+    // The caption is hidden from screen readers, which read the SVG's own
+    // title and description.
+    let (title, desc) = (xml(title), xml(desc));
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
-        xml(title),
-        xml(desc)
+        r#"<figcaption aria-hidden="true">{title}</figcaption><svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{title}</title><desc id="{id}-d">{desc}</desc>"#
     );
 }
 
@@ -283,7 +286,8 @@ mod tests {
     #[test]
     fn charts_have_titles_descriptions_and_escape_names() {
         let svg = distributions("c1", "tone<&>", (0.1, 0.9), &[1, 0, 1], &[0, 1]);
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.starts_with("<figcaption aria-hidden=\"true\">tone&lt;&amp;&gt;: current"));
+        assert!(svg.contains("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("<title id=\"c1-t\">tone&lt;&amp;&gt;: current"));
         assert!(svg.contains("2 current samples and 1 baseline samples"));
         assert!(!svg.contains("tone<&>"));
