@@ -180,8 +180,11 @@ async fn serve(config: Config, log_format: logging::LogFormat) -> anyhow::Result
             logging::LogFormat::Text => eprintln!("{message}"),
         }
     }
-    if let Some(addr) = app.local_addr() {
-        tracing::info!(%addr, "EvalGuard listening");
+    match app.local_addr() {
+        Some(addr) => tracing::info!(%addr, "EvalGuard listening"),
+        // A worker-only process has no address to announce; this line tells
+        // operators (and supervisors) that it has migrated and is taking jobs.
+        None => tracing::info!("workers running"),
     }
     let token = app.shutdown_token();
     tokio::spawn(async move {

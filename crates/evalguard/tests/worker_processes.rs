@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +48,10 @@ async fn start_judge(seen: Arc<Mutex<Seen>>) -> String {
                     *seen.by_sample.entry(marker).or_default() += 1;
                     *seen.by_worker.entry(worker).or_default() += 1;
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                // A job takes about 0.4 s, so one process alone (2 jobs at a time) needs
+                // about 2.4 s for all 12: far longer than the other one takes to
+                // poll (1 s) and claim its share.
+                tokio::time::sleep(Duration::from_millis(400)).await;
                 let verdict = json!({"claims": [{"claim": "c", "verdict": "supported"}], "reasoning": "ok"});
                 Json(json!({
                     "id": "x", "object": "chat.completion", "model": "judge",
@@ -86,28 +90,48 @@ async fn two_worker_processes_never_run_one_job_twice() {
         .await;
     assert_eq!(r.status(), 202);
 
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<&str>();
     let workers: Vec<KillOnDrop> = ["worker-a", "worker-b"]
         .iter()
         .map(|name| {
-            KillOnDrop(
-                Command::new(BIN)
-                    .args([
-                        "worker",
-                        "--workers",
-                        "2",
-                        "--database-url",
-                        &app.database_url,
-                    ])
-                    .env("EVALGUARD_JUDGE_BASE_URL", &judge)
-                    .env("EVALGUARD_JUDGE_API_KEY", name)
-                    .env("EVALGUARD_JUDGE_MODEL", "judge-1")
-                    .env("EVALGUARD_LOG", "warn")
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            )
+            let mut child = Command::new(BIN)
+                .args([
+                    "worker",
+                    "--workers",
+                    "2",
+                    "--database-url",
+                    &app.database_url,
+                ])
+                .env("EVALGUARD_JUDGE_BASE_URL", &judge)
+                .env("EVALGUARD_JUDGE_API_KEY", name)
+                .env("EVALGUARD_JUDGE_MODEL", "judge-1")
+                .env("EVALGUARD_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Reads the log to its end, so the pipe never fills, and says when
+            // the process has migrated and is taking jobs.
+            let stderr = BufReader::new(child.stderr.take().unwrap());
+            let ready_tx = ready_tx.clone();
+            let name: &'static str = name;
+            std::thread::spawn(move || {
+                for line in stderr.lines().map_while(Result::ok) {
+                    if line.contains("workers running") {
+                        let _ = ready_tx.send(name);
+                    }
+                }
+            });
+            KillOnDrop(child)
         })
         .collect();
+    // Jobs go in only once both processes are up: a process still migrating
+    // when the last job finishes would take none.
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(60), ready_rx.recv())
+            .await
+            .expect("a worker process never said it was running");
+    }
 
     let mut ids = Vec::new();
     for j in 0..JOBS {
