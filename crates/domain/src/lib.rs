@@ -10,6 +10,7 @@ pub mod job;
 pub mod otlp;
 pub mod project;
 pub mod retry_backoff;
+pub mod sample_metadata;
 pub mod scorers;
 pub mod scoring;
 pub mod traffic;
@@ -22,5 +23,6 @@ pub use job::{
     Usage,
 };
 pub use retry_backoff::BackoffPolicy;
+pub use sample_metadata::SampleMetadata;
 pub use scoring::{ScoreKind, ScoreOutcome, Scorer, ScorerRun};
 pub use traffic::TrafficSample;

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::ids::ProjectId;
 use crate::input::{JsonObject, Name, RequestFieldError, Rfc3339, Text};
+use crate::sample_metadata::SampleMetadata;
 
 /// How far ahead of the server's clock a sample's timestamp may be.
 pub const MAX_CLOCK_SKEW_HOURS: i64 = 24;
@@ -34,7 +35,7 @@ pub struct TrafficSample {
     pub context: Vec<String>,
     pub reference: Option<String>,
     pub timestamp: DateTime<Utc>,
-    pub metadata: Option<Value>,
+    pub metadata: Option<SampleMetadata>,
     pub latency_ms: Option<f64>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
@@ -185,7 +186,11 @@ impl SampleInput {
             context: self.context.map(Context::into_passages).unwrap_or_default(),
             reference: self.reference.map(Text::into_string),
             timestamp,
-            metadata: self.metadata.map(|m| Value::Object(m.0)),
+            metadata: self
+                .metadata
+                .map(|m| SampleMetadata::new(&m.0))
+                .transpose()
+                .map_err(|e| RequestFieldError::new("metadata", e.to_string()))?,
             latency_ms,
             prompt_tokens: count("prompt_tokens", self.prompt_tokens)?,
             completion_tokens: count("completion_tokens", self.completion_tokens)?,

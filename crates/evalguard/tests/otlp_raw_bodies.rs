@@ -127,7 +127,7 @@ async fn json_exports_in_any_order_are_judged_with_their_context(db: Db) {
         assert_eq!((s.prompt_tokens, s.completion_tokens), (Some(31), Some(8)));
         assert_eq!(s.latency_ms, Some(640.0));
         assert_eq!(
-            s.metadata.as_ref().unwrap()["otel"]["vocabulary"],
+            s.metadata.as_ref().unwrap().field("otel").unwrap()["vocabulary"],
             "gen_ai_flattened"
         );
     }

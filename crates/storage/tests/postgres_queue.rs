@@ -317,7 +317,9 @@ fn sample(batch: usize, i: usize) -> TrafficSample {
         timestamp: Utc
             .timestamp_opt(1_700_000_000 + (batch * 1000 + i) as i64, 0)
             .unwrap(),
-        metadata: Some(json!({"user": i, "region": "eu"})),
+        metadata: Some(
+            evalguard_domain::SampleMetadata::new(&json!({"user": i, "region": "eu"})).unwrap(),
+        ),
         latency_ms: Some(812.5),
         prompt_tokens: Some(120),
         completion_tokens: Some(40),

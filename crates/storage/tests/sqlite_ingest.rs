@@ -24,7 +24,12 @@ fn batch(prefix: &str, n: usize) -> Vec<TrafficSample> {
             context: vec!["Passwords are reset from Settings > Security.".to_owned()],
             reference: None,
             timestamp: Utc::now(),
-            metadata: Some(serde_json::json!({"user": i, "region": "eu"})),
+            metadata: Some(
+                evalguard_domain::SampleMetadata::new(
+                    &serde_json::json!({"user": i, "region": "eu"}),
+                )
+                .unwrap(),
+            ),
             latency_ms: Some(420.0),
             prompt_tokens: Some(85),
             completion_tokens: Some(31),

@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::messages::{ChatMessage, Conversation, conversation};
+use super::messages::{ChatMessage, Conversation, Vocabulary, conversation};
 use super::{
     Attributes, ExportContext, MappedExport, RejectReason, RejectedSpan, ResourceSpans,
     RetrievedDocuments, Span, TracedSample,
 };
-use crate::ProjectId;
 use crate::traffic::TrafficSample;
+use crate::{ProjectId, SampleMetadata};
 
 /// Documents kept per retriever span; the rest are dropped (a judge prompt
 /// could not hold more anyway).
@@ -108,6 +108,31 @@ fn input_text(conversation: &Conversation) -> Option<String> {
         .map(ChatMessage::text)
 }
 
+/// A sample's `metadata`: `{"otel": …}`, serialised straight from the span's
+/// parts (README, "OpenTelemetry traces", lists the fields).
+#[derive(Serialize)]
+struct OtelMetadata<'a> {
+    otel: OtelFields<'a>,
+}
+
+#[derive(Serialize)]
+struct OtelFields<'a> {
+    trace_id: &'a str,
+    span_id: &'a str,
+    span_name: &'a str,
+    vocabulary: Vocabulary,
+    input_messages: &'a [ChatMessage],
+    output_messages: &'a [ChatMessage],
+    #[serde(skip_serializing_if = "<[ChatMessage]>::is_empty")]
+    system_instructions: &'a [ChatMessage],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+}
+
 fn llm_sample(
     span: &Span,
     (trace_id, span_id): (&str, &str),
@@ -168,26 +193,24 @@ fn llm_sample(
     let latency_ms = (span.start_time_unix_nano > 0
         && span.end_time_unix_nano >= span.start_time_unix_nano)
         .then(|| (span.end_time_unix_nano - span.start_time_unix_nano) as f64 / 1e6);
-    let mut otel = json!({
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "span_name": span.name,
-        "vocabulary": vocabulary,
-        "input_messages": conversation.input,
-        "output_messages": conversation.output,
-    });
-    if !conversation.system.is_empty() {
-        otel["system_instructions"] = json!(conversation.system);
-    }
-    for (field, key) in [
-        ("service_name", "service.name"),
-        ("provider", "gen_ai.provider.name"),
-        ("system", "gen_ai.system"),
-    ] {
-        if let Some(v) = span_or_resource(span, resource, key) {
-            otel[field] = Value::String(v.to_owned());
-        }
-    }
+    let attribute = |key| span_or_resource(span, resource, key);
+    let metadata = SampleMetadata::new(&OtelMetadata {
+        otel: OtelFields {
+            trace_id,
+            span_id,
+            span_name: &span.name,
+            vocabulary,
+            input_messages: &conversation.input,
+            output_messages: &conversation.output,
+            system_instructions: &conversation.system,
+            service_name: attribute("service.name"),
+            provider: attribute("gen_ai.provider.name"),
+            system: attribute("gen_ai.system"),
+        },
+    })
+    // Strings and JSON values always serialise; should that ever change,
+    // the sample is still worth storing without its metadata.
+    .ok();
     Ok(TrafficSample {
         id: format!("{trace_id}-{span_id}"),
         project_id,
@@ -198,7 +221,7 @@ fn llm_sample(
         context: Vec::new(),
         reference: None,
         timestamp: time_of(span.start_time_unix_nano, context.received_at),
-        metadata: Some(json!({ "otel": otel })),
+        metadata,
         latency_ms,
         prompt_tokens,
         completion_tokens,

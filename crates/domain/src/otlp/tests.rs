@@ -99,7 +99,7 @@ fn latest_genai_conventions_with_typed_parts_and_tool_calls() {
     assert_eq!(sample.completion_tokens, Some(12));
     assert_eq!(sample.latency_ms, Some(640.0));
     assert_eq!(sample.timestamp.timestamp(), 1_764_590_400);
-    let otel = &sample.metadata.as_ref().unwrap()["otel"];
+    let otel = &sample.metadata.as_ref().unwrap().field("otel").unwrap();
     assert_eq!(otel["vocabulary"], "gen_ai_messages");
     assert_eq!(otel["input_messages"].as_array().unwrap().len(), 4);
     assert_eq!(
@@ -183,7 +183,7 @@ fn openllmetry_flattened_prompts_and_completions() {
         (sample.prompt_tokens, sample.completion_tokens),
         (Some(15), Some(9))
     );
-    let otel = &sample.metadata.as_ref().unwrap()["otel"];
+    let otel = &sample.metadata.as_ref().unwrap().field("otel").unwrap();
     assert_eq!(otel["vocabulary"], "gen_ai_flattened");
     assert_eq!(otel["system_instructions"][0]["content"], "Be brief.");
     assert_eq!(otel["system"], "openai");
@@ -256,7 +256,7 @@ fn deprecated_genai_events() {
     let sample = only_sample(sp);
     assert_eq!(sample.input, "What is OTLP?");
     assert_eq!(sample.output, "The OpenTelemetry protocol.");
-    let otel = &sample.metadata.as_ref().unwrap()["otel"];
+    let otel = &sample.metadata.as_ref().unwrap().field("otel").unwrap();
     assert_eq!(otel["vocabulary"], "gen_ai_events");
     assert_eq!(
         otel["system_instructions"][0]["content"],
@@ -330,7 +330,7 @@ fn openinference_messages_and_token_counts() {
         (sample.prompt_tokens, sample.completion_tokens),
         (Some(20), Some(4))
     );
-    let otel = &sample.metadata.as_ref().unwrap()["otel"];
+    let otel = &sample.metadata.as_ref().unwrap().field("otel").unwrap();
     assert_eq!(otel["vocabulary"], "open_inference_messages");
     assert_eq!(
         otel["system_instructions"][0]["content"],

@@ -51,7 +51,7 @@ fn json_requested(sample: &TrafficSample) -> bool {
     let Some(format) = sample
         .metadata
         .as_ref()
-        .and_then(|m| m.get("response_format"))
+        .and_then(|m| m.field("response_format"))
     else {
         return false;
     };
@@ -67,6 +67,7 @@ deterministic_scorer_impl!(JsonValidity);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SampleMetadata;
     use crate::scorers::test_sample::sample;
     use serde_json::json;
 
@@ -103,9 +104,11 @@ mod tests {
             JsonValidity.evaluate(&s),
             ScoreOutcome::NotApplicable { .. }
         ));
-        s.metadata = Some(json!({"response_format": "json"}));
+        s.metadata = Some(SampleMetadata::new(&json!({"response_format": "json"})).unwrap());
         assert_eq!(JsonValidity.evaluate(&s).value(), Some(0.0));
-        s.metadata = Some(json!({"response_format": {"type": "json_object"}}));
+        s.metadata = Some(
+            SampleMetadata::new(&json!({"response_format": {"type": "json_object"}})).unwrap(),
+        );
         s.output = "{\"answer\": 42}".to_owned();
         assert_eq!(JsonValidity.evaluate(&s).value(), Some(1.0));
     }

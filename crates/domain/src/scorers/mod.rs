@@ -238,7 +238,9 @@ mod tests {
             let mut s = test_sample::sample(&input, &output);
             s.context = context;
             if json_hint {
-                s.metadata = Some(serde_json::json!({"response_format": "json"}));
+                s.metadata = Some(
+                    crate::SampleMetadata::new(&serde_json::json!({"response_format": "json"})).unwrap(),
+                );
             }
             for scorer in deterministic_scorers() {
                 let outcome = poll_ready(scorer.as_ref(), &s);

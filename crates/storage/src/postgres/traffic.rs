@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evalguard_domain::job::Target;
-use evalguard_domain::{OrgId, ProjectId, TrafficSample};
+use evalguard_domain::{OrgId, ProjectId, SampleMetadata, TrafficSample};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -20,7 +20,7 @@ const SAMPLE_COLUMNS: &str = "s.key, s.sample_id, s.project_id, s.model, s.promp
 fn sample_from_row(row: &PgRow) -> Result<StoredSample, StorageError> {
     let project: String = row.try_get("project_id")?;
     let Json(context) = row.try_get::<Json<Vec<String>>, _>("context")?;
-    let metadata = row.try_get::<Option<Json<serde_json::Value>>, _>("metadata")?;
+    let metadata = row.try_get::<Option<Json<SampleMetadata>>, _>("metadata")?;
     Ok(StoredSample {
         key: row.try_get("key")?,
         sample: TrafficSample {
@@ -78,13 +78,8 @@ impl Columns {
             );
             c.reference.push(s.reference.clone());
             c.ts.push(s.timestamp);
-            c.metadata.push(
-                s.metadata
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            );
+            c.metadata
+                .push(s.metadata.as_ref().map(|m| m.as_json().to_owned()));
             c.latency_ms.push(s.latency_ms);
             c.prompt_tokens.push(s.prompt_tokens);
             c.completion_tokens.push(s.completion_tokens);

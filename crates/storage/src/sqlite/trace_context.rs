@@ -80,7 +80,7 @@ impl TraceContextStore for SqliteStore {
         let mut outcome = TraceIngest::default();
         if !samples.is_empty() {
             let contexts = documents_of(&mut tx, &org_text, &sample_traces, now).await?;
-            for (traced, (context, _)) in samples.iter().zip(encoded.iter_mut()) {
+            for (traced, context) in samples.iter().zip(encoded.iter_mut()) {
                 if let Some(documents) = contexts.get(&traced.trace_id) {
                     *context = to_json(documents)?;
                 }
@@ -88,27 +88,34 @@ impl TraceContextStore for SqliteStore {
             outcome.stored = insert_rows(&mut tx, org, &plain, &encoded).await?;
         }
         if !documents.is_empty() {
+            // Samples of these traces stored by earlier exports get the
+            // documents too, in one statement for all the traces, each one
+            // range of the unique (org_id, project_id, sample_id) index per
+            // project of the organization.
             let contexts = documents_of(&mut tx, &org_text, &document_traces, now).await?;
-            for (trace, context) in contexts {
-                let context = to_json(&context)?;
-                let (from, to) = sample_id_range(&trace);
-                // One range of the unique (org_id, project_id, sample_id)
-                // index per project of the organization.
-                outcome.contexts_updated += sqlx::query(
-                    "UPDATE traffic SET context = ?
-                     WHERE org_id = ? AND project_id IN (SELECT id FROM projects WHERE org_id = ?)
-                       AND sample_id >= ? AND sample_id < ? AND context <> ?",
-                )
-                .bind(context.as_str())
-                .bind(org_text.as_str())
-                .bind(org_text.as_str())
-                .bind(from)
-                .bind(to)
-                .bind(context.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            }
+            let updates = contexts
+                .iter()
+                .map(|(trace, context)| {
+                    let (from, to) = sample_id_range(trace);
+                    Ok((from, to, to_json(context)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // Materialised so that SQLite looks each trace up by its index
+            // range; left to flatten the join, it scans the organization's traffic.
+            outcome.contexts_updated = sqlx::query(
+                "WITH stale AS MATERIALIZED (
+                     SELECT t.key AS key, u.value ->> 2 AS context
+                     FROM json_each(?1) AS u CROSS JOIN projects AS p CROSS JOIN traffic AS t
+                     WHERE p.org_id = ?2 AND t.org_id = ?2 AND t.project_id = p.id
+                       AND t.sample_id >= u.value ->> 0 AND t.sample_id < u.value ->> 1
+                       AND t.context <> u.value ->> 2)
+                 UPDATE traffic SET context = stale.context FROM stale WHERE traffic.key = stale.key",
+            )
+            .bind(to_json(&updates)?)
+            .bind(org_text.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         }
         tx.commit().await?;
         Ok(outcome)

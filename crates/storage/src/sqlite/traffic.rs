@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evalguard_domain::job::Target;
-use evalguard_domain::{OrgId, ProjectId, TrafficSample};
+use evalguard_domain::{OrgId, ProjectId, SampleMetadata, TrafficSample};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -73,23 +73,17 @@ fn sample_from_row(row: &SqliteRow) -> Result<StoredSample> {
     })
 }
 
-/// Each sample's `context` and `metadata` as JSON text, encoded before the
-/// write lock is taken so that the lock is held for SQL only.
+/// Each sample's `context` as JSON text, encoded before the write lock is
+/// taken so that the lock is held for SQL only (`metadata` already is text).
 pub(super) fn encode_rows<S: Borrow<TrafficSample>>(samples: &[S]) -> Result<Vec<EncodedJson>> {
     samples
         .iter()
-        .map(|s| {
-            let s = s.borrow();
-            Ok((
-                to_json(&s.context)?,
-                s.metadata.as_ref().map(to_json).transpose()?,
-            ))
-        })
+        .map(|s| to_json(&s.borrow().context))
         .collect()
 }
 
-/// `(context, metadata)` of one sample as JSON text.
-pub(super) type EncodedJson = (String, Option<String>);
+/// The `context` of one sample as JSON text.
+pub(super) type EncodedJson = String;
 
 /// Inserts a batch inside the caller's write transaction (traffic ingest, and
 /// OTLP ingest which stores documents in the same transaction).
@@ -117,7 +111,7 @@ pub(super) async fn insert_rows<S: Borrow<TrafficSample>>(
         };
         debug_assert_eq!(sql.matches('?').count(), chunk.len() * COLUMNS_PER_ROW);
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (s, (context, metadata)) in chunk.iter().zip(json) {
+        for (s, context) in chunk.iter().zip(json) {
             let s: &TrafficSample = s.borrow();
             query = query
                 .bind(org.as_str())
@@ -130,7 +124,7 @@ pub(super) async fn insert_rows<S: Borrow<TrafficSample>>(
                 .bind(context.as_str())
                 .bind(s.reference.as_deref())
                 .bind(micros(s.timestamp))
-                .bind(metadata.as_deref())
+                .bind(s.metadata.as_ref().map(SampleMetadata::as_json))
                 .bind(s.latency_ms)
                 .bind(s.prompt_tokens)
                 .bind(s.completion_tokens);

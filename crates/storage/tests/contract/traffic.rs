@@ -10,7 +10,12 @@ pub async fn samples_round_trip_every_field(db: &Db) {
     let mut full = sample("s-1", &t, at(0) + chrono::Duration::microseconds(123_456));
     full.context = vec!["doc one".to_owned(), "doc two ✓".to_owned()];
     full.reference = Some("the answer".to_owned());
-    full.metadata = Some(json!({"user": "u1", "tags": ["a", 1, null], "score": 0.25}));
+    full.metadata = Some(
+        evalguard_domain::SampleMetadata::new(
+            &json!({"user": "u1", "tags": ["a", 1, null], "score": 0.25}),
+        )
+        .unwrap(),
+    );
     full.latency_ms = Some(812.5);
     full.prompt_tokens = Some(120);
     full.completion_tokens = Some(45);
