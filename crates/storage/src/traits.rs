@@ -127,19 +127,20 @@ pub trait TrafficStore: Send + Sync {
 /// trace whichever arrives first.
 #[async_trait]
 pub trait TraceContextStore: Send + Sync {
-    /// In one transaction: deletes expired documents; keeps `documents` until
-    /// `keep_until`; gives each sample its trace's unexpired documents as
-    /// `context` (ordered by retriever start, span, position; a sample with no
-    /// stored documents keeps its own); inserts the samples exactly as
+    /// Atomically and durably: deletes expired documents; keeps `documents`
+    /// until `keep_until`; gives each sample its trace's unexpired documents
+    /// as `context` (ordered by retriever start, span, position; a sample with
+    /// no stored documents keeps its own); inserts the samples exactly as
     /// [`TrafficStore::insert_samples`] does; and sets the context of the
     /// already stored samples of every trace that received documents.
     /// Concurrent calls for the same trace are serialised, so neither order
-    /// loses the context.
+    /// loses the context. Takes the export by value: SQLite commits the
+    /// exports waiting for its writer together.
     async fn ingest_traces(
         &self,
         org: OrgId,
-        samples: &[TracedSample],
-        documents: &[RetrievedDocuments],
+        samples: Vec<TracedSample>,
+        documents: Vec<RetrievedDocuments>,
         now: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> Result<TraceIngest>;

@@ -235,20 +235,21 @@ pub(crate) async fn export_traces(
     }
     reject_unknown_projects(&ctx, &caller, &mut mapped).await?;
     let documents_kept_until = now + DOCUMENTS_KEPT_FOR;
+    let samples = mapped.samples.len();
     let outcome = ctx
         .api
         .storage
         .trace_context
         .ingest_traces(
             caller.0.org_id,
-            &mapped.samples,
-            &mapped.documents,
+            std::mem::take(&mut mapped.samples),
+            std::mem::take(&mut mapped.documents),
             now,
             documents_kept_until,
         )
         .await?;
     tracing::debug!(
-        samples = mapped.samples.len(),
+        samples,
         stored = outcome.stored,
         contexts_updated = outcome.contexts_updated,
         rejected = mapped.rejected.len(),

@@ -59,8 +59,8 @@ impl TraceContextStore for PostgresStore {
     async fn ingest_traces(
         &self,
         org: OrgId,
-        samples: &[TracedSample],
-        documents: &[RetrievedDocuments],
+        samples: Vec<TracedSample>,
+        documents: Vec<RetrievedDocuments>,
         now: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> Result<TraceIngest, StorageError> {
@@ -85,7 +85,7 @@ impl TraceContextStore for PostgresStore {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let rows = document_rows(documents);
+            let rows = document_rows(&documents);
             let column = |f: fn(&(&str, &str, i64, i64, &str)) -> String| -> Vec<String> {
                 rows.iter().map(f).collect()
             };
@@ -114,7 +114,7 @@ impl TraceContextStore for PostgresStore {
         let mut outcome = TraceIngest::default();
         if !samples.is_empty() {
             let contexts = documents_of(&mut tx, org, &sample_traces, now).await?;
-            let samples = with_trace_context(samples, &contexts);
+            let samples = with_trace_context(&samples, &contexts);
             outcome.stored = insert_rows(&mut *tx, org, &samples).await?;
         }
         if !documents.is_empty() {

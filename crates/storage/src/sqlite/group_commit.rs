@@ -102,21 +102,27 @@ async fn store_group(
     let mut tx = begin_write(writer, writes, Durability::Accepted).await?;
     let mut answers = Vec::with_capacity(group.len());
     for pending in group {
-        answers.push(store_in_savepoint(&mut tx, &pending.job).await?);
+        answers.push(
+            in_savepoint(&mut tx, async |conn| {
+                insert_or_find_job(conn, &pending.job).await
+            })
+            .await?,
+        );
     }
     tx.commit().await?;
     Ok(answers)
 }
 
-/// Stores one job inside its own savepoint: on its error only its own
-/// changes are rolled back. The outer `Err` is a failure of the savepoint
-/// itself, after which the transaction's state is unknown.
-async fn store_in_savepoint(
+/// Runs `store` inside its own savepoint of `tx`: on its error only its own
+/// changes are rolled back, and the rest of the group commits. The outer
+/// `Err` is a failure of the savepoint itself, after which the transaction's
+/// state is unknown. (Also the OTLP exports' group commit.)
+pub(super) async fn in_savepoint<T>(
     tx: &mut Transaction<'static, Sqlite>,
-    job: &NewJob,
-) -> std::result::Result<Answer, sqlx::Error> {
+    store: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+) -> std::result::Result<Result<T>, sqlx::Error> {
     let mut savepoint = tx.begin().await?;
-    let answer = insert_or_find_job(&mut savepoint, job).await;
+    let answer = store(&mut savepoint).await;
     if answer.is_ok() {
         savepoint.commit().await?;
     } else {

@@ -23,6 +23,7 @@ mod results;
 mod retention;
 mod targets;
 mod trace_context;
+mod trace_group_commit;
 mod traffic;
 mod webhooks;
 
@@ -161,6 +162,8 @@ pub struct SqliteStore {
     writes: Arc<AtomicU64>,
     /// Job enqueues waiting to be committed together.
     enqueues: group_commit::Enqueuer,
+    /// OTLP exports waiting to be committed together.
+    exports: trace_group_commit::ExportWriter,
 }
 
 impl SqliteStore {
@@ -202,11 +205,13 @@ impl SqliteStore {
         };
         let writes = Arc::new(AtomicU64::new(0));
         let enqueues = group_commit::Enqueuer::spawn(writer.clone(), writes.clone());
+        let exports = trace_group_commit::ExportWriter::spawn(writer.clone(), writes.clone());
         let store = Self {
             writer,
             reader,
             writes,
             enqueues,
+            exports,
         };
         store.migrate().await?;
         if !in_memory {

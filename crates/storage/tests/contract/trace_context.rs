@@ -64,12 +64,12 @@ pub async fn documents_stored_first_become_the_context_of_later_samples(db: &Db)
     let earlier = documents(TRACE, "00000000000000b1", 10, &["first", "also first"]);
     let done = db
         .trace_context
-        .ingest_traces(a, &[], &[later], now, keep)
+        .ingest_traces(a, vec![], vec![later], now, keep)
         .await
         .unwrap();
     assert_eq!((done.stored, done.contexts_updated), (0, 0));
     db.trace_context
-        .ingest_traces(a, &[], &[earlier], now, keep)
+        .ingest_traces(a, vec![], vec![earlier], now, keep)
         .await
         .unwrap();
     let samples = [
@@ -78,7 +78,7 @@ pub async fn documents_stored_first_become_the_context_of_later_samples(db: &Db)
     ];
     let done = db
         .trace_context
-        .ingest_traces(a, &samples, &[], now, keep)
+        .ingest_traces(a, samples.to_vec(), vec![], now, keep)
         .await
         .unwrap();
     assert_eq!(done.stored, 2);
@@ -94,7 +94,7 @@ pub async fn documents_stored_first_become_the_context_of_later_samples(db: &Db)
     // Sent again: stored once.
     let again = db
         .trace_context
-        .ingest_traces(a, &samples, &[], now, keep)
+        .ingest_traces(a, samples.to_vec(), vec![], now, keep)
         .await
         .unwrap();
     assert_eq!(again.stored, 0);
@@ -108,20 +108,20 @@ pub async fn documents_stored_later_update_the_samples_of_their_trace(db: &Db) {
     bare.sample.context.clear();
     let untouched = traced(OTHER_TRACE, "00000000000000c2");
     db.trace_context
-        .ingest_traces(a, &[bare.clone(), untouched], &[], now, keep)
+        .ingest_traces(a, vec![bare.clone(), untouched], vec![], now, keep)
         .await
         .unwrap();
     // The other organization's sample of the same trace id is not touched.
     db.trace_context
-        .ingest_traces(b, &[bare], &[], now, keep)
+        .ingest_traces(b, vec![bare], vec![], now, keep)
         .await
         .unwrap();
     let done = db
         .trace_context
         .ingest_traces(
             a,
-            &[],
-            &[documents(TRACE, "00000000000000b1", 10, &["doc"])],
+            vec![],
+            vec![documents(TRACE, "00000000000000b1", 10, &["doc"])],
             now,
             keep,
         )
@@ -140,8 +140,8 @@ pub async fn documents_stored_later_update_the_samples_of_their_trace(db: &Db) {
         .trace_context
         .ingest_traces(
             a,
-            &[],
-            &[documents(TRACE, "00000000000000b1", 10, &["doc"])],
+            vec![],
+            vec![documents(TRACE, "00000000000000b1", 10, &["doc"])],
             now,
             keep,
         )
@@ -156,8 +156,8 @@ pub async fn expired_documents_are_not_used(db: &Db) {
     db.trace_context
         .ingest_traces(
             a,
-            &[],
-            &[documents(TRACE, "00000000000000b1", 10, &["stale"])],
+            vec![],
+            vec![documents(TRACE, "00000000000000b1", 10, &["stale"])],
             stored_at,
             stored_at + Duration::minutes(15),
         )
@@ -167,7 +167,7 @@ pub async fn expired_documents_are_not_used(db: &Db) {
     let mut bare = traced(TRACE, "00000000000000c1");
     bare.sample.context.clear();
     db.trace_context
-        .ingest_traces(a, &[bare], &[], later, later + Duration::minutes(15))
+        .ingest_traces(a, vec![bare], vec![], later, later + Duration::minutes(15))
         .await
         .unwrap();
     assert!(
@@ -201,7 +201,7 @@ pub async fn concurrent_exports_of_a_trace_never_miss_each_other(db: &Db) {
             let store = db.trace_context.clone();
             exports.spawn(async move {
                 store
-                    .ingest_traces(a, &samples, &documents, now, keep)
+                    .ingest_traces(a, samples, documents, now, keep)
                     .await
                     .unwrap()
             });
