@@ -24,6 +24,12 @@ use crate::job::{Evidence, Flag, FlagKind, Severity};
 
 /// Above this many values on either side, distances replace p-values.
 pub const LARGE_SAMPLE: usize = 1000;
+/// A numeric drift whose mean moved by less than this fraction of the
+/// baseline's mean is at most a `warning`, however many baseline standard
+/// deviations that is: on a near-constant baseline (answers all about 40
+/// characters long) a shift of a character is many deviations and
+/// statistically real, but no one would call it critical.
+pub const CRITICAL_MIN_RELATIVE_SHIFT: f64 = 0.10;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Rule {
@@ -40,6 +46,9 @@ pub(super) struct Candidate {
     /// The baseline's standard deviation, which scales the tolerance of the
     /// severity rule (`None`: the test gives no interval).
     scale: Option<f64>,
+    /// |current mean − baseline mean| / |baseline mean| of a numeric series
+    /// (`None`: not numeric, or a zero baseline mean).
+    relative_shift: Option<f64>,
     /// What moved, e.g. `latency rose from 820 to 1140 ms (mean)`.
     detail: String,
     pub evidence: Evidence,
@@ -158,6 +167,9 @@ fn numeric_test(
         return None;
     }
     let ci = mean_diff_ci(baseline, current);
+    let relative_shift = (ci.mean_x.abs() > f64::EPSILON)
+        .then(|| (ci.mean_y - ci.mean_x).abs() / ci.mean_x.abs())
+        .filter(|r| r.is_finite());
     let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
     let detail = format!(
         "{metric} {} from {} to {}{unit} on average",
@@ -186,6 +198,7 @@ fn numeric_test(
             metric: metric.to_owned(),
             rule: Rule::AdjustedP,
             scale: Some(scale_of(baseline, current)),
+            relative_shift,
             detail,
             evidence,
         });
@@ -200,6 +213,7 @@ fn numeric_test(
         metric: metric.to_owned(),
         rule: Rule::Distance,
         scale: None,
+        relative_shift,
         detail,
         evidence,
     })
@@ -286,6 +300,7 @@ fn categorical_test(
             } else {
                 sd(pooled)
             }),
+            relative_shift: None,
             detail,
             evidence,
         });
@@ -302,6 +317,7 @@ fn categorical_test(
         metric: metric.to_owned(),
         rule: Rule::Distance,
         scale: None,
+        relative_shift: None,
         detail,
         evidence,
     })
@@ -339,6 +355,7 @@ fn embedding_test(
         metric: "input_embedding".to_owned(),
         rule: Rule::AdjustedP,
         scale: None,
+        relative_shift: None,
         detail: format!(
             "the inputs' meaning shifted (MMD² {:.4} between their embeddings, {})",
             mmd.mmd2, embedding.name
@@ -387,6 +404,10 @@ pub(super) fn decide(c: &Candidate, t: &ResolvedThresholds) -> Option<Flag> {
     if !fired {
         return None;
     }
+    let severity = match c.relative_shift {
+        Some(shift) if shift < CRITICAL_MIN_RELATIVE_SHIFT => Severity::Warning,
+        _ => severity,
+    };
     let mut evidence = e.clone();
     if c.rule == Rule::Distance {
         evidence

@@ -4,7 +4,9 @@
 //! above which the interval lies; drift: `drift_distance` in baseline standard
 //! deviations). A flag whose test gives no interval (the embedding MMD test)
 //! is a `warning`; a distance-only flag (large samples) is critical when the
-//! distance itself is beyond twice the threshold.
+//! distance itself is beyond twice the threshold. Drift then caps at `warning`
+//! a numeric shift that is small next to the baseline's mean
+//! ([`super::drift::CRITICAL_MIN_RELATIVE_SHIFT`]).
 
 use crate::job::Severity;
 

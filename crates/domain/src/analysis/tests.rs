@@ -356,3 +356,35 @@ fn latency_drift_small_and_large_samples() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_shift_of_many_deviations_but_a_few_percent_is_only_a_warning() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut side = |n: usize, mean: f64, sd: f64| {
+        let outcomes: Vec<ScoreOutcome> = (0..n)
+            .map(|_| ScoreOutcome::scored(normal(&mut rng, mean, sd)))
+            .collect();
+        SideScores::from_outcomes(&outcomes)
+    };
+    let kind = ScoreKind::Measurement { unit: "characters" };
+    let severity_of = |analysis: Analysis| {
+        analysis
+            .flags
+            .iter()
+            .find(|f| f.kind == FlagKind::Drift)
+            .map(|f| f.severity)
+    };
+    // Answers all about 40 characters long, then about 40.8: many baseline
+    // deviations (and a real shift), but 2% longer.
+    for n in [300, 1500] {
+        let (b, c) = (side(n, 40.0, 0.1), side(n, 40.8, 0.1));
+        let analysis = run(vec![scorer("output_length", kind, c, Some(b))]);
+        assert_eq!(severity_of(analysis), Some(Severity::Warning), "n={n}");
+    }
+    // The same number of deviations and 20% longer is critical.
+    for n in [300, 1500] {
+        let (b, c) = (side(n, 4.0, 0.1), side(n, 4.8, 0.1));
+        let analysis = run(vec![scorer("output_length", kind, c, Some(b))]);
+        assert_eq!(severity_of(analysis), Some(Severity::Critical), "n={n}");
+    }
+}
