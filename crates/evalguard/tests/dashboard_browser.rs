@@ -16,7 +16,9 @@ use evalguard_judge::{JudgeConfig, ProviderConfig};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use browser_support::{PASSWORD, browser, click, fill, path, screenshot, sign_in, signed_in};
+use browser_support::{
+    PASSWORD, browser, click, fill, path, screenshot, sign_in, signed_in, text_once_it_holds,
+};
 use dashboard_support::{DashboardApp, Db};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,15 +116,13 @@ async fn keys_are_shown_once_work_on_the_api_and_stop_when_revoked() {
 
     let key_id = &secret[3..15];
     click(c, &format!("#key-{key_id} button.danger")).await;
+    // Until the new page loads, the cell shows "—".
+    let revoked = text_once_it_holds(c, &format!("#key-{key_id} td.revoked"), "UTC").await;
+    assert!(
+        revoked.contains("UTC"),
+        "the revoked column shows when: {revoked}"
+    );
     assert_eq!(path(c, "/dashboard/api-keys").await, "/dashboard/api-keys");
-    let row = c
-        .find(Locator::Css(&format!("#key-{key_id}")))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(row.contains("UTC"), "the revoked column shows when: {row}");
     screenshot(c, "api-keys").await;
     let answer = api
         .get(&projects)

@@ -96,6 +96,23 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// The text of `css` once it holds `needle`. For a form that posts back to
+/// its own page: the path cannot tell the old page from the new one, and an
+/// element read from the old page goes stale when the new one loads.
+pub async fn text_once_it_holds(client: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The path the browser shows once the navigation a click started has
 /// ended on `expected` (a click returns before the next page loads).
 pub async fn path(client: &Client, expected: &str) -> String {
