@@ -1,11 +1,12 @@
-//! Group commit for job enqueues. Each accepted job must be fsynced before
-//! its `202` (see [`Durability::Accepted`]), and SQLite has one writer: one
-//! transaction per job would cap the trigger rate at one job per fsync and
-//! queue every request behind the fsyncs before it. Instead one task owns
-//! enqueueing: it takes every enqueue waiting for it (up to [`MAX_GROUP`]),
-//! stores each in its own savepoint, so one that fails (an idempotency key
-//! reused with another body, a constraint) is rolled back alone, commits them
-//! together with one fsync, and only then answers each caller. While one
+//! Group commit: SQLite has one writer, and every write a client is told is
+//! stored must be fsynced before it is answered (see [`Durability::Accepted`]).
+//! One transaction per request would cap the rate at one request per fsync and
+//! queue every request behind the fsyncs before it. Instead one task owns each
+//! kind of such write ([`GroupedWrite`]: job enqueues here, OTLP exports in
+//! `trace_context`): it takes the writes waiting for it (up to the group's
+//! budget), stores each in its own savepoint, so one that fails (an idempotency
+//! key reused with another body, a constraint) is rolled back alone, commits
+//! them together with one fsync, and only then answers each caller. While one
 //! group commits the next one gathers, so the fsyncs per second stay bounded
 //! whatever the request rate.
 
@@ -21,103 +22,165 @@ use super::{Durability, Result, SqliteStore, begin_write, conflict_or, micros, t
 use crate::error::StorageError;
 use crate::model::NewJob;
 
-/// The most enqueues one transaction commits: bounds how long a group holds
-/// the write lock from the other writers.
-const MAX_GROUP: usize = 256;
-/// Enqueues waiting beyond this make callers wait for room (backpressure),
-/// not fail.
-const QUEUE_CAPACITY: usize = 4096;
+/// One kind of write that a [`GroupCommit`] task commits in groups.
+pub(super) trait GroupedWrite: Send + Sized + 'static {
+    type Answer: Send + 'static;
+    /// What the writes are, in errors and logs (e.g. `job enqueues`).
+    const WHAT: &'static str;
+    /// Writes waiting beyond this make callers wait for room (backpressure),
+    /// not fail.
+    const QUEUE_CAPACITY: usize;
+    /// A group's budget beyond its first write: bounds how long a group holds
+    /// the write lock from the other writers.
+    const GROUP_BUDGET: usize;
 
-type Answer = Result<(Job, bool)>;
+    /// What this write takes of the group's budget.
+    fn weight(&self) -> usize;
 
-struct PendingEnqueue {
-    job: NewJob,
-    answer: oneshot::Sender<Answer>,
+    /// Work in the group's transaction before its writes.
+    fn before_group(
+        tx: &mut SqliteConnection,
+        group: &[Self],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Stores this write inside its savepoint of the group, so it neither
+    /// begins nor commits.
+    fn store(
+        &mut self,
+        conn: &mut SqliteConnection,
+    ) -> impl Future<Output = Result<Self::Answer>> + Send;
 }
 
-/// The callers' side of the enqueue task. The task ends when the last
+type Pending<W> = (W, oneshot::Sender<Result<<W as GroupedWrite>::Answer>>);
+
+/// The callers' side of a group-commit task. The task ends when the last
 /// clone (i.e. the last handle on the store) is dropped.
-#[derive(Debug, Clone)]
-pub(super) struct Enqueuer {
-    pending: mpsc::Sender<PendingEnqueue>,
+pub(super) struct GroupCommit<W: GroupedWrite> {
+    pending: mpsc::Sender<Pending<W>>,
 }
 
-impl Enqueuer {
+impl<W: GroupedWrite> Clone for GroupCommit<W> {
+    fn clone(&self) -> Self {
+        Self {
+            pending: self.pending.clone(),
+        }
+    }
+}
+
+impl<W: GroupedWrite> std::fmt::Debug for GroupCommit<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("what", &W::WHAT)
+            .finish()
+    }
+}
+
+impl<W: GroupedWrite> GroupCommit<W> {
     pub(super) fn spawn(writer: SqlitePool, writes: Arc<AtomicU64>) -> Self {
-        let (pending, mut waiting) = mpsc::channel::<PendingEnqueue>(QUEUE_CAPACITY);
+        let (pending, mut waiting) = mpsc::channel::<Pending<W>>(W::QUEUE_CAPACITY);
         tokio::spawn(async move {
-            let mut group = Vec::with_capacity(MAX_GROUP);
-            while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-                commit_group(&writer, &writes, std::mem::take(&mut group)).await;
+            while let Some(first) = waiting.recv().await {
+                let mut weight = first.0.weight();
+                let mut group = vec![first];
+                while weight < W::GROUP_BUDGET {
+                    let Ok(next) = waiting.try_recv() else { break };
+                    weight += next.0.weight();
+                    group.push(next);
+                }
+                commit_group(&writer, &writes, group).await;
             }
         });
         Self { pending }
     }
 
-    /// Stores `job` (or finds the job its idempotency key names) and returns
-    /// once that is durable: (the job, whether it is new).
-    pub(super) async fn enqueue(&self, job: NewJob) -> Answer {
+    /// Stores `write` and returns its answer once that is durable.
+    pub(super) async fn submit(&self, write: W) -> Result<W::Answer> {
         let (answer, answered) = oneshot::channel();
-        self.pending
-            .send(PendingEnqueue { job, answer })
-            .await
-            .map_err(|_| StorageError::GroupCommit("the enqueue task has stopped".to_owned()))?;
+        self.pending.send((write, answer)).await.map_err(|_| {
+            StorageError::GroupCommit(format!("the task committing {} has stopped", W::WHAT))
+        })?;
         answered.await.map_err(|_| {
-            StorageError::GroupCommit("the enqueue task stopped before answering".to_owned())
+            StorageError::GroupCommit(format!(
+                "the task committing {} stopped before answering",
+                W::WHAT
+            ))
         })?
     }
 }
 
 /// Commits `group` in one transaction and answers every caller after the
-/// commit: with its job or its own error when the commit succeeded, with the
-/// commit's error when it did not (then nothing of the group was stored).
-async fn commit_group(writer: &SqlitePool, writes: &AtomicU64, group: Vec<PendingEnqueue>) {
-    match store_group(writer, writes, &group).await {
+/// commit: with its answer or its own error when the commit succeeded, with
+/// the commit's error when it did not (then nothing of the group was stored).
+async fn commit_group<W: GroupedWrite>(
+    writer: &SqlitePool,
+    writes: &AtomicU64,
+    group: Vec<Pending<W>>,
+) {
+    let (mut items, callers): (Vec<W>, Vec<_>) = group.into_iter().unzip();
+    match store_group(writer, writes, &mut items).await {
         Ok(answers) => {
-            for (pending, answer) in group.into_iter().zip(answers) {
+            for (caller, answer) in callers.into_iter().zip(answers) {
                 // A caller that went away (its request was dropped) still
-                // has its job stored, as with any committed write.
-                let _ = pending.answer.send(answer);
+                // has its write stored, as with any committed write.
+                let _ = caller.send(answer);
             }
         }
         Err(error) => {
-            tracing::warn!(%error, jobs = group.len(), "a group of job enqueues did not commit");
+            tracing::warn!(%error, writes = items.len(), "a group of {} did not commit", W::WHAT);
             let message = error.to_string();
-            for pending in group {
-                let _ = pending
-                    .answer
-                    .send(Err(StorageError::GroupCommit(message.clone())));
+            for caller in callers {
+                let _ = caller.send(Err(StorageError::GroupCommit(message.clone())));
             }
         }
     }
 }
 
-/// One answer per job, in order; `Err` when the transaction as a whole
-/// failed (begin, a savepoint statement, or the commit).
-async fn store_group(
+/// One answer per write, in order; `Err` when the transaction as a whole
+/// failed (begin, the group's own work, a savepoint statement, or the commit).
+async fn store_group<W: GroupedWrite>(
     writer: &SqlitePool,
     writes: &AtomicU64,
-    group: &[PendingEnqueue],
-) -> std::result::Result<Vec<Answer>, StorageError> {
+    group: &mut [W],
+) -> std::result::Result<Vec<Result<W::Answer>>, StorageError> {
     let mut tx = begin_write(writer, writes, Durability::Accepted).await?;
+    W::before_group(&mut tx, group).await?;
     let mut answers = Vec::with_capacity(group.len());
-    for pending in group {
-        answers.push(
-            in_savepoint(&mut tx, async |conn| {
-                insert_or_find_job(conn, &pending.job).await
-            })
-            .await?,
-        );
+    for write in group.iter_mut() {
+        answers.push(in_savepoint(&mut tx, async |conn| write.store(conn).await).await?);
     }
     tx.commit().await?;
     Ok(answers)
 }
 
+/// A job to enqueue: stored, or found by its idempotency key, as
+/// (the job, whether it is new).
+pub(super) struct Enqueue(pub NewJob);
+
+impl GroupedWrite for Enqueue {
+    type Answer = (Job, bool);
+    const WHAT: &'static str = "job enqueues";
+    const QUEUE_CAPACITY: usize = 4096;
+    /// At most 256 enqueues a transaction.
+    const GROUP_BUDGET: usize = 256;
+
+    fn weight(&self) -> usize {
+        1
+    }
+
+    async fn before_group(_: &mut SqliteConnection, _: &[Self]) -> Result<()> {
+        Ok(())
+    }
+
+    async fn store(&mut self, conn: &mut SqliteConnection) -> Result<(Job, bool)> {
+        insert_or_find_job(conn, &self.0).await
+    }
+}
+
 /// Runs `store` inside its own savepoint of `tx`: on its error only its own
 /// changes are rolled back, and the rest of the group commits. The outer
 /// `Err` is a failure of the savepoint itself, after which the transaction's
-/// state is unknown. (Also the OTLP exports' group commit.)
-pub(super) async fn in_savepoint<T>(
+/// state is unknown.
+async fn in_savepoint<T>(
     tx: &mut Transaction<'static, Sqlite>,
     store: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
 ) -> std::result::Result<Result<T>, sqlx::Error> {

@@ -83,7 +83,9 @@ impl SqliteStore {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(&self, job: NewJob) -> Result<(Job, bool)> {
-        self.enqueues.enqueue(job).await
+        self.enqueues
+            .submit(super::group_commit::Enqueue(job))
+            .await
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>> {

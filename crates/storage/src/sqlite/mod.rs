@@ -23,7 +23,6 @@ mod results;
 mod retention;
 mod targets;
 mod trace_context;
-mod trace_group_commit;
 mod traffic;
 mod webhooks;
 
@@ -161,9 +160,9 @@ pub struct SqliteStore {
     /// Write transactions begun, for the checkpointer.
     writes: Arc<AtomicU64>,
     /// Job enqueues waiting to be committed together.
-    enqueues: group_commit::Enqueuer,
+    enqueues: group_commit::GroupCommit<group_commit::Enqueue>,
     /// OTLP exports waiting to be committed together.
-    exports: trace_group_commit::ExportWriter,
+    exports: group_commit::GroupCommit<trace_context::PendingExport>,
 }
 
 impl SqliteStore {
@@ -204,8 +203,8 @@ impl SqliteStore {
                 .await?
         };
         let writes = Arc::new(AtomicU64::new(0));
-        let enqueues = group_commit::Enqueuer::spawn(writer.clone(), writes.clone());
-        let exports = trace_group_commit::ExportWriter::spawn(writer.clone(), writes.clone());
+        let enqueues = group_commit::GroupCommit::spawn(writer.clone(), writes.clone());
+        let exports = group_commit::GroupCommit::spawn(writer.clone(), writes.clone());
         let store = Self {
             writer,
             reader,

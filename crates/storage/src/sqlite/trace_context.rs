@@ -1,7 +1,9 @@
-//! OTLP ingest on SQLite. Each export is stored in its own savepoint of a
-//! write transaction that the exports waiting for the writer share (see
-//! [`super::trace_group_commit`]); the single writer also serialises
-//! concurrent exports of a trace, so neither misses the other's rows.
+//! OTLP ingest on SQLite. Exports are group-committed (see
+//! [`super::group_commit`]): an export of 1,000 spans holds the single writer
+//! for about 15 ms, 3 of them committing, and exporters send concurrently, so
+//! one transaction per export made the commit a fifth of the time under the
+//! write lock, the bound on ingest throughput. The single writer also
+//! serialises concurrent exports of a trace, so neither misses the other's rows.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -11,7 +13,7 @@ use evalguard_domain::otlp::{RetrievedDocuments, TracedSample};
 use evalguard_domain::{OrgId, TrafficSample};
 use sqlx::{Row, SqliteConnection};
 
-use super::trace_group_commit::PendingExport;
+use super::group_commit::GroupedWrite;
 use super::traffic::{encode_rows, insert_rows};
 use super::{Result, SqliteStore, micros, to_json};
 use crate::model::TraceIngest;
@@ -42,11 +44,50 @@ async fn documents_of(
     Ok(group_by_trace(rows))
 }
 
-/// Stores one export inside the caller's write transaction (expired
-/// documents are the group's business): its documents, its samples with
-/// their traces' documents as context, and the context of the samples that
-/// earlier exports stored for the traces it brings documents for.
-pub(super) async fn store_export(
+/// One export, its samples' contexts already encoded (`contexts[i]` is the
+/// JSON of `samples[i]`'s own context).
+pub(super) struct PendingExport {
+    org: OrgId,
+    samples: Vec<TracedSample>,
+    contexts: Vec<String>,
+    documents: Vec<RetrievedDocuments>,
+    now: DateTime<Utc>,
+    keep_until: DateTime<Utc>,
+}
+
+impl GroupedWrite for PendingExport {
+    type Answer = TraceIngest;
+    const WHAT: &'static str = "OTLP exports";
+    const QUEUE_CAPACITY: usize = 64;
+    /// At most 4,000 samples beyond the first export: a group holds the
+    /// writer for about four exports' worth.
+    const GROUP_BUDGET: usize = 4_000;
+
+    fn weight(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Expired documents go once per group that brings documents.
+    async fn before_group(tx: &mut SqliteConnection, group: &[Self]) -> Result<()> {
+        let with_documents = group.iter().filter(|e| !e.documents.is_empty());
+        if let Some(now) = with_documents.map(|e| e.now).max() {
+            sqlx::query("DELETE FROM otel_trace_documents WHERE expires_at <= ?")
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn store(&mut self, conn: &mut SqliteConnection) -> Result<TraceIngest> {
+        store_export(conn, self).await
+    }
+}
+
+/// Stores one export inside its savepoint of a group: its documents, its
+/// samples with their traces' documents as context, and the context of the
+/// samples that earlier exports stored for the traces it brings documents for.
+async fn store_export(
     conn: &mut SqliteConnection,
     export: &mut PendingExport,
 ) -> Result<TraceIngest> {
@@ -133,7 +174,7 @@ impl TraceContextStore for SqliteStore {
                 .collect::<Vec<&TrafficSample>>(),
         )?;
         self.exports
-            .ingest(PendingExport {
+            .submit(PendingExport {
                 org,
                 samples,
                 contexts,
